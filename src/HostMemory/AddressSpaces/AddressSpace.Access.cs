@@ -1,0 +1,134 @@
+using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.PageTables;
+
+namespace Hypervisor.HostMemory.AddressSpaces;
+
+/// <summary><c>get_user_pages</c> and the VMM's own reads and writes of guest RAM through the primary mapping.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// <c>get_user_pages</c> for one page, on behalf of a caller that is not the CPU (the secondary MMU's fault
+    /// path): walks the page table, faults the page in when absent, breaks COW when <paramref name="write"/>, and
+    /// returns the frame with one reference the caller must drop exactly once. Marks the PTE accessed (and dirty
+    /// for a write), like <c>FOLL_TOUCH</c>.
+    /// </summary>
+    public GupResult GetUserPages(Hva hva, bool write)
+    {
+        Host.Count(HostCounter.GetUserPages);
+        using var _ = ReadLock();
+        if (_dead)
+        {
+            return GupResult.Failed(HostStatus.Dead);
+        }
+
+        var vpn = hva.PageNumber;
+        while (true)
+        {
+            var vma = FindVma(hva);
+            if (vma is null)
+            {
+                return GupResult.Failed(HostStatus.NoVma);
+            }
+
+            var table = PageTable.Find(vpn);
+            if (table is not null && (write ? vma.CanWrite : vma.CanRead))
+            {
+                var i = PageTable.PteIndex(vpn);
+                lock (table.Ptl)
+                {
+                    var pte = table.Slots[i];
+                    if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
+                    {
+                        var pfn = Pte.PfnOf(pte);
+                        Memory.Get(pfn);
+                        Volatile.Write(ref table.Slots[i], pte | Pte.Accessed | (write ? Pte.Dirty : 0));
+                        return new GupResult(HostStatus.Ok, pfn, Pte.IsWritable(pte));
+                    }
+                }
+            }
+
+            var status = HandleFault(vma, vpn, write);
+            if (status != HostStatus.Ok)
+            {
+                return GupResult.Failed(status);
+            }
+        }
+    }
+
+    /// <summary>The VMM reads a word of guest RAM at <paramref name="hva"/> (device emulation, migration...).</summary>
+    public HostStatus HostRead(Hva hva, out ulong value)
+    {
+        Host.Count(HostCounter.HostReads);
+        return HostAccess(hva, write: false, 0, out value);
+    }
+
+    /// <summary>The VMM writes a word of guest RAM at <paramref name="hva"/>; faults and breaks COW like a CPU store.</summary>
+    public HostStatus HostWrite(Hva hva, ulong value)
+    {
+        Host.Count(HostCounter.HostWrites);
+        return HostAccess(hva, write: true, value, out _);
+    }
+
+    /// <summary>
+    /// A CPU access by a VMM thread. The access happens under the page-table lock, which stands in for the CPU TLB
+    /// shootdown the kernel would do: a zap or protection change cannot overlap it.
+    /// </summary>
+    private HostStatus HostAccess(Hva hva, bool write, ulong value, out ulong read)
+    {
+        read = 0;
+        using var _ = ReadLock();
+        if (_dead)
+        {
+            return HostStatus.Dead;
+        }
+
+        var vpn = hva.PageNumber;
+        var site = AccessSite.Host(hva);
+        while (true)
+        {
+            var vma = FindVma(hva);
+            if (vma is null)
+            {
+                return HostStatus.NoVma;
+            }
+
+            var table = PageTable.Find(vpn);
+            if (table is not null && (write ? vma.CanWrite : vma.CanRead))
+            {
+                var i = PageTable.PteIndex(vpn);
+                lock (table.Ptl)
+                {
+                    var pte = table.Slots[i];
+                    if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
+                    {
+                        var pfn = Pte.PfnOf(pte);
+                        if (write)
+                        {
+                            Memory.Write(pfn, value, site);
+                        }
+                        else
+                        {
+                            read = Memory.Read(pfn, site);
+                        }
+
+                        table.Slots[i] = pte | Pte.Accessed | (write ? Pte.Dirty : 0);
+                        return HostStatus.Ok;
+                    }
+                }
+            }
+
+            var status = HandleFault(vma, vpn, write);
+            if (status != HostStatus.Ok)
+            {
+                return status;
+            }
+        }
+    }
+
+    /// <summary>The PTE currently mapping <paramref name="hva"/> (0 if none). For tests and diagnostics.</summary>
+    public ulong PteOf(Hva hva)
+    {
+        var table = PageTable.Find(hva.PageNumber);
+        return table is null ? 0 : Volatile.Read(ref table.Slots[PageTable.PteIndex(hva.PageNumber)]);
+    }
+}

@@ -1,0 +1,17 @@
+namespace Hypervisor.HostMemory;
+
+/// <summary>
+/// Deliberately broken variants of the primary side of the protocol. They exist so that tests can show the
+/// coherence oracle catches each one; a real host never sets them.
+/// </summary>
+[Flags]
+public enum HostMutations
+{
+    None = 0,
+    /// <summary>Exit frees the address space's pages without calling <c>Release</c> on the notifiers first.</summary>
+    NoRelease = 1 << 0,
+    /// <summary><c>Unregister</c> returns without waiting for running callbacks (no grace period).</summary>
+    UnregisterWithoutWait = 1 << 1,
+    /// <summary>Legacy profile: <c>InvalidatePage</c> is called after the old page was freed, not before.</summary>
+    LegacyInvalidateAfterFree = 1 << 2,
+}

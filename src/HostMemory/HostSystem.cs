@@ -1,0 +1,60 @@
+using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.Physical;
+
+namespace Hypervisor.HostMemory;
+
+/// <summary>
+/// One simulated host: its physical memory, swap device, counters and violation log, and the address spaces and
+/// files created on it. Everything a running simulation needs from the primary MMU hangs off this object.
+/// </summary>
+public sealed class HostSystem
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<FileObject> _files = new();
+    private readonly StripedCounters _counters = new(Enum.GetValues<HostCounter>().Length);
+
+    public HostSystem(HostOptions options, TimeProvider? time = null)
+    {
+        Options = options;
+        Time = time ?? TimeProvider.System;
+        Violations = new ViolationLog(Time);
+        Memory = new PhysicalMemory(options.RamBytes >> Hva.PageShift, Violations);
+        Swap = new SwapDevice(options.SwapBytes >> Hva.PageShift);
+    }
+
+    public HostOptions Options { get; }
+
+    public HostMutations Mutations => Options.Mutations;
+
+    public TimeProvider Time { get; }
+
+    public ViolationLog Violations { get; }
+
+    public PhysicalMemory Memory { get; }
+
+    public SwapDevice Swap { get; }
+
+    /// <summary>Creates a process address space with one user (the VMM process itself).</summary>
+    public AddressSpace CreateAddressSpace(string name, NotifierProfile profile = NotifierProfile.Modern) =>
+        new(this, name, profile);
+
+    /// <summary>Creates a file of <paramref name="pages"/> zero pages, or an anonymous shared-memory object.</summary>
+    public FileObject CreateFile(string name, long pages, bool shmem = false)
+    {
+        var file = new FileObject(name, pages, shmem);
+        _files.Enqueue(file);
+        return file;
+    }
+
+    /// <summary>Every file and shared-memory object created on this host (writeback and reclaim walk them).</summary>
+    public IEnumerable<FileObject> Files => _files;
+
+    public void Count(HostCounter counter, long amount = 1) => _counters.Add((int)counter, amount);
+
+    public long Read(HostCounter counter) => _counters.Read((int)counter);
+
+    /// <summary>Every counter by name.</summary>
+    public IReadOnlyDictionary<HostCounter, long> Counters() =>
+        Enum.GetValues<HostCounter>().ToDictionary(c => c, Read);
+}

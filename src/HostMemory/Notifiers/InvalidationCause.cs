@@ -1,0 +1,21 @@
+namespace Hypervisor.HostMemory.Notifiers;
+
+/// <summary>
+/// The host operation behind a notifier callback. Not part of the kernel API (which has only the coarse
+/// <see cref="NotifierEvent"/>); carried so that statistics and logs can say which activity cost what.
+/// </summary>
+public enum InvalidationCause : byte
+{
+    Munmap,
+    MadviseDontNeed,
+    Mprotect,
+    Fork,
+    CopyOnWrite,
+    Exit,
+    Reclaim,
+    Writeback,
+    Migration,
+    KsmMerge,
+    OomReap,
+    Other,
+}

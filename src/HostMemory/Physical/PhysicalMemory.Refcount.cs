@@ -1,0 +1,124 @@
+using Hypervisor.HostMemory.Diagnostics;
+
+namespace Hypervisor.HostMemory.Physical;
+
+/// <summary>Reference counts, map counts and flags (<c>get_page</c>, <c>put_page</c>, <c>page_add_*_rmap</c>).</summary>
+public sealed partial class PhysicalMemory
+{
+    /// <summary><c>get_page</c>: takes a reference on a frame the caller knows to be live.</summary>
+    public void Get(Pfn pfn)
+    {
+        var state = Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneRef);
+        if ((state & FrameState.FlagBits(FrameFlags.Free)) != 0)
+        {
+            Interlocked.Add(ref _frames[pfn.Value].State, unchecked(0UL - FrameState.OneRef));
+            ReportUseAfterFree(pfn, new AccessSite("get_page", -1, 0), "referenced");
+        }
+    }
+
+    /// <summary><c>put_page</c>: drops a reference; the last one frees the frame (poisons it).</summary>
+    public void Put(Pfn pfn)
+    {
+        ref var state = ref _frames[pfn.Value].State;
+        while (true)
+        {
+            var old = Volatile.Read(ref state);
+            if ((old & FrameState.FlagBits(FrameFlags.Free)) != 0 || (old & FrameState.RefMask) == 0)
+            {
+                _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("put_page", -1, 0), pfn.Value,
+                    $"frame {pfn.Value} reference dropped below zero");
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref state, old - FrameState.OneRef, old) != old)
+            {
+                continue;
+            }
+
+            if ((old & FrameState.RefMask) == 1)
+            {
+                if (pfn.IsZeroPage)
+                {
+                    _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("put_page", -1, 0), 0,
+                        "the zero page lost its permanent reference");
+                    return;
+                }
+
+                if (FrameState.MapCount(old) != 0)
+                {
+                    _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("put_page", -1, 0), pfn.Value,
+                        $"frame {pfn.Value} freed while {FrameState.MapCount(old)} page-table entries map it");
+                }
+
+                PushFree(pfn.Value);
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>Counts one more page-table entry mapping the frame (and its reference).</summary>
+    public void AddMapping(Pfn pfn)
+    {
+        if (!pfn.IsZeroPage)
+        {
+            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap + FrameState.OneRef);
+        }
+    }
+
+    /// <summary>Counts one more mapping for a frame whose reference the caller hands over to the mapping.</summary>
+    public void AddMappingKeepRef(Pfn pfn)
+    {
+        if (!pfn.IsZeroPage)
+        {
+            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap);
+        }
+    }
+
+    /// <summary>
+    /// Removes a page-table entry's map count. The mapping's reference is left for the caller to drop with
+    /// <see cref="Put"/> once every secondary MMU is known to be done with the page (zap-before-free).
+    /// </summary>
+    public void RemoveMapping(Pfn pfn)
+    {
+        if (pfn.IsZeroPage)
+        {
+            return;
+        }
+
+        var state = Interlocked.Add(ref _frames[pfn.Value].State, unchecked(0UL - FrameState.OneMap));
+        if ((state & FrameState.MapMask) == FrameState.MapMask)
+        {
+            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap);
+            _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("rmap", -1, 0), pfn.Value,
+                $"frame {pfn.Value} map count dropped below zero");
+        }
+    }
+
+    public void SetFlags(Pfn pfn, FrameFlags flags)
+    {
+        if (!pfn.IsZeroPage)
+        {
+            Interlocked.Or(ref _frames[pfn.Value].State, FrameState.FlagBits(flags));
+        }
+    }
+
+    public void ClearFlags(Pfn pfn, FrameFlags flags) =>
+        Interlocked.And(ref _frames[pfn.Value].State, ~FrameState.FlagBits(flags));
+
+    /// <summary>Test-and-clear of flags; returns true if any of them was set.</summary>
+    public bool TestAndClearFlags(Pfn pfn, FrameFlags flags)
+    {
+        var old = Interlocked.And(ref _frames[pfn.Value].State, ~FrameState.FlagBits(flags));
+        return (old & FrameState.FlagBits(flags)) != 0;
+    }
+
+    /// <summary><c>set_page_dirty</c>: the frame's content now differs from its backing store.</summary>
+    public void MarkDirty(Pfn pfn) => SetFlags(pfn, FrameFlags.Dirty);
+
+    /// <summary><c>mark_page_accessed</c>: aging will treat the frame as recently used.</summary>
+    public void MarkAccessed(Pfn pfn) => SetFlags(pfn, FrameFlags.Referenced);
+
+    /// <summary>Copies a frame's content into another (COW, migration, swap-in), checking both ends.</summary>
+    public void Copy(Pfn from, Pfn to, in AccessSite site) => Write(to, Read(from, site), site);
+}
