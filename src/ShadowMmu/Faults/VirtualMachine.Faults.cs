@@ -1,0 +1,152 @@
+using Hypervisor.HostMemory;
+using Hypervisor.ShadowMmu.Faults;
+using Hypervisor.ShadowMmu.Statistics;
+using Hypervisor.ShadowMmu.Tables;
+using Hypervisor.ShadowMmu.Vcpus;
+
+namespace Hypervisor.ShadowMmu.Vms;
+
+/// <summary>
+/// The guest fault path, step for step as KVM's (<c>kvm_tdp_page_fault</c> → <c>kvm_faultin_pfn</c> →
+/// <c>is_page_fault_stale</c> → <c>kvm_tdp_mmu_map</c>):
+/// 1. sample <c>InvalidateSeq</c> (acquire) before looking at the host page tables;
+/// 2. resolve the page with <c>GetUserPages</c> (may fault, break COW, swap in), taking a page reference;
+/// 3. take the MMU lock (read) ;
+/// 4. retry if an invalidation covering the gfn is in progress or the sequence moved (<c>mmu_invalidate_retry_gfn</c>);
+/// 5. else install, writable only if the host gave a writable page and the slot allows writes;
+/// 6. unlock and drop the page reference: exactly once, on retry and on success. The SPTE holds no reference.
+/// </summary>
+public sealed partial class VirtualMachine
+{
+    internal FaultOutcome HandleFault(Vcpu vcpu, ulong gfn, bool write)
+    {
+        var stats = vcpu.Stats;
+        stats.Faults++;
+        var slot = FindMemslot(gfn);
+        if (slot is null || (write && slot.ReadOnly))
+        {
+            stats.MmioExits++;
+            return FaultOutcome.Mmio;
+        }
+
+        var mutations = Options.Mutations;
+        var hva = slot.HvaOf(gfn);
+        long mmuSeq = 0;
+        if ((mutations & ShadowMutations.SeqAfterGup) == 0)
+        {
+            // fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(): the sample must precede the host walk.
+            mmuSeq = Volatile.Read(ref _invalidateSeq);
+            Interlocked.MemoryBarrier();
+        }
+
+        var gup = AddressSpace.GetUserPages(hva, write);
+        if (gup.Status != HostStatus.Ok)
+        {
+            stats.HostFaultErrors++;
+            return gup.Status == HostStatus.Dead ? FaultOutcome.VmDead : FaultOutcome.HostFault;
+        }
+
+        stats.GupReferencesTaken++;
+        Options.AfterGetUserPages?.Invoke(new Gfn(gfn));
+        if ((mutations & ShadowMutations.SeqAfterGup) != 0)
+        {
+            mmuSeq = Volatile.Read(ref _invalidateSeq);
+        }
+
+        FaultOutcome outcome;
+        _mmuLock.EnterReadLock();
+        try
+        {
+            outcome = InstallUnderLock(vcpu, slot, gfn, hva, gup, write, mmuSeq);
+        }
+        finally
+        {
+            _mmuLock.ExitReadLock();
+        }
+
+        // kvm_release_pfn_clean: the reference gup took is dropped whatever happened.
+        AddressSpace.Host.Memory.Put(gup.Pfn);
+        stats.GupReferencesDropped++;
+        if (outcome == FaultOutcome.Retry && !Volatile.Read(ref _attached))
+        {
+            Thread.Yield(); // nothing can install until the notifier is back: let its owner run
+        }
+
+        return outcome;
+    }
+
+    private FaultOutcome InstallUnderLock(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, long mmuSeq)
+    {
+        var stats = vcpu.Stats;
+        if (_released || !_attached)
+        {
+            if (AddressSpace.IsDead)
+            {
+                return FaultOutcome.VmDead;
+            }
+
+            stats.Retries[(int)RetryReason.NotifierDetached]++;
+            return FaultOutcome.Retry;
+        }
+
+        if (InvalidateRetryGfn(mmuSeq, gfn, out var reason))
+        {
+            stats.Retries[(int)reason]++;
+            return FaultOutcome.Retry;
+        }
+
+        ref var entry = ref Table.Slot(gfn);
+        var old = Volatile.Read(ref entry);
+        var writable = gup.Writable && !slot.ReadOnly;
+        if (Spte.IsPresent(old))
+        {
+            // Another vCPU installed first. Same page and enough rights: nothing to do.
+            if (Spte.PfnOf(old) == gup.Pfn && (!write || Spte.IsWritable(old)))
+            {
+                return FaultOutcome.Installed;
+            }
+
+            if (Spte.PfnOf(old) != gup.Pfn || !writable)
+            {
+                stats.Retries[(int)RetryReason.InstallRaced]++;
+                return FaultOutcome.Retry;
+            }
+        }
+
+        var bits = Spte.Accessed | (writable ? Spte.Writable : 0) | (gup.Writable ? Spte.HostWritable : 0)
+            | (write ? Spte.Dirty : 0);
+        _monitor.CheckInstall(gfn, hva, gup.Pfn, vcpu.Index);
+        if (Interlocked.CompareExchange(ref entry, Spte.Make(gup.Pfn, bits), old) != old)
+        {
+            stats.Retries[(int)RetryReason.InstallRaced]++;
+            return FaultOutcome.Retry;
+        }
+
+        stats.SptesInstalled++;
+        return FaultOutcome.Installed;
+    }
+
+    /// <summary>
+    /// <c>mmu_invalidate_retry_gfn</c>, MMU lock held: in progress over this gfn, or the sequence moved since
+    /// the sample. (in_progress is read before seq; both are stable under the lock.)
+    /// </summary>
+    private bool InvalidateRetryGfn(long mmuSeq, ulong gfn, out RetryReason reason)
+    {
+        var mutations = Options.Mutations;
+        if ((mutations & ShadowMutations.NoInProgressCheck) == 0 && _invalidateInProgress > 0
+            && (_invalidateRangeStart == InvalidGfn || (gfn >= _invalidateRangeStart && gfn < _invalidateRangeEnd)))
+        {
+            reason = RetryReason.InvalidationInProgress;
+            return true;
+        }
+
+        if ((mutations & ShadowMutations.NoSeqCheck) == 0 && _invalidateSeq != mmuSeq)
+        {
+            reason = RetryReason.SequenceChanged;
+            return true;
+        }
+
+        reason = default;
+        return false;
+    }
+}

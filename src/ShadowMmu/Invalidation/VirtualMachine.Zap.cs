@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Physical;
+using Hypervisor.ShadowMmu.Tables;
+using Hypervisor.ShadowMmu.Vcpus;
+
+namespace Hypervisor.ShadowMmu.Vms;
+
+/// <summary>Zapping SPTEs, aging them, and the remote TLB flush.</summary>
+public sealed partial class VirtualMachine
+{
+    /// <summary>
+    /// Clears every present SPTE in [start, end). Each is exchanged atomically so that an accessed or dirty bit a
+    /// vCPU sets concurrently is not lost, then passed to the host frame (<c>kvm_set_pfn_accessed/dirty</c>, the
+    /// ≤ v6.12 behaviour). Caller holds the MMU write lock and flushes afterwards if the count is non-zero.
+    /// </summary>
+    private int ZapGfnRange(ulong start, ulong end)
+    {
+        if ((Options.Mutations & ShadowMutations.NoZap) != 0)
+        {
+            return 0;
+        }
+
+        var state = new ZapState(AddressSpace.Host.Memory, Options.Mutations);
+        Table.ForEachLeaf(start, end, ref state, static (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref ZapState s) =>
+        {
+            var entries = leaf.Entries;
+            for (var i = from; i < to; i++)
+            {
+                if (!Spte.IsPresent(Volatile.Read(ref entries[i])))
+                {
+                    continue;
+                }
+
+                var old = Interlocked.Exchange(ref entries[i], 0UL);
+                if (!Spte.IsPresent(old))
+                {
+                    continue;
+                }
+
+                s.Zapped++;
+                var pfn = Spte.PfnOf(old);
+                if ((old & Spte.Accessed) != 0 && (s.Mutations & ShadowMutations.NoYoungPropagation) == 0
+                    && (s.Memory.Flags(pfn) & FrameFlags.Referenced) == 0)
+                {
+                    s.Memory.MarkAccessed(pfn);
+                }
+
+                if ((old & Spte.Dirty) != 0 && (s.Mutations & ShadowMutations.NoDirtyPropagation) == 0
+                    && (s.Memory.Flags(pfn) & FrameFlags.Dirty) == 0)
+                {
+                    s.Memory.MarkDirty(pfn);
+                }
+            }
+        });
+        return state.Zapped;
+    }
+
+    /// <summary>
+    /// Aging (<c>kvm_age_gfn</c> / <c>kvm_test_age_gfn</c>): test (and clear) the accessed bits of the SPTEs mapping
+    /// [start, end), flushing the TLBs if asked and something was young, since a cached translation would otherwise
+    /// keep the page looking idle. Touches neither the sequence nor the in-progress count.
+    /// </summary>
+    internal bool OnAge(Hva start, Hva end, bool clear, bool flush)
+    {
+        if ((Options.Mutations & ShadowMutations.NoYoungPropagation) != 0)
+        {
+            Stats.Aged(false);
+            return false;
+        }
+
+        var young = false;
+        _mmuLock.EnterReadLock();
+        try
+        {
+            foreach (var slot in _memslots)
+            {
+                if (slot.GfnRangeOf(start, end, out var gfnStart, out var gfnEnd))
+                {
+                    young |= AgeGfnRange(gfnStart, gfnEnd, clear);
+                }
+            }
+
+            if (young && flush)
+            {
+                FlushRemoteTlbs();
+            }
+        }
+        finally
+        {
+            _mmuLock.ExitReadLock();
+        }
+
+        Stats.Aged(young);
+        return young;
+    }
+
+    private bool AgeGfnRange(ulong start, ulong end, bool clear)
+    {
+        var young = clear;
+        var found = false;
+        Table.ForEachLeaf(start, end, ref found, (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref bool any) =>
+        {
+            for (var i = from; i < to; i++)
+            {
+                ref var entry = ref leaf.Entries[i];
+                var spte = Volatile.Read(ref entry);
+                if (!Spte.IsPresent(spte) || (spte & Spte.Accessed) == 0)
+                {
+                    continue;
+                }
+
+                any = true;
+                if (young)
+                {
+                    // A zap may have raced us: only clear the bit of the entry we read.
+                    Interlocked.CompareExchange(ref entry, spte & ~Spte.Accessed, spte);
+                }
+            }
+        });
+        return found;
+    }
+
+    /// <summary>
+    /// <c>kvm_flush_remote_tlbs</c>: post <see cref="VcpuRequests.TlbFlush"/> to every vCPU (full fence), then wait
+    /// until each vCPU seen in guest mode has left it once, the way an IPI with wait completes. A vCPU outside
+    /// guest mode services the request before it next enters. Returns how many vCPUs had to be waited for.
+    /// </summary>
+    private int FlushRemoteTlbs()
+    {
+        if ((Options.Mutations & ShadowMutations.NoTlbFlush) != 0)
+        {
+            return 0;
+        }
+
+        var t0 = Stopwatch.GetTimestamp();
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.MakeRequest(VcpuRequests.TlbFlush);
+        }
+
+        var waited = 0;
+        foreach (var vcpu in _vcpus)
+        {
+            var seen = vcpu.ModeSequence;
+            if ((seen & 1) == 0)
+            {
+                continue;
+            }
+
+            waited++;
+            var spin = new SpinWait();
+            // Named wait: the IPI acknowledgement (the vCPU leaves guest mode at its next access).
+            while (vcpu.ModeSequence == seen)
+            {
+                spin.SpinOnce(sleep1Threshold: 30);
+            }
+        }
+
+        Stats.Flushed(Stopwatch.GetTimestamp() - t0, waited);
+        return waited;
+    }
+
+    private struct ZapState(PhysicalMemory memory, ShadowMutations mutations)
+    {
+        public readonly PhysicalMemory Memory = memory;
+        public readonly ShadowMutations Mutations = mutations;
+        public int Zapped;
+    }
+}

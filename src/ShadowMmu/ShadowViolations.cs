@@ -1,0 +1,22 @@
+using Hypervisor.HostMemory.Diagnostics;
+
+namespace Hypervisor.ShadowMmu;
+
+/// <summary>The protocol invariants the shadow MMU checks about itself (reference section 6).</summary>
+public static class ShadowViolations
+{
+    /// <summary>I4: an SPTE installed while an overlapping start/end section was open.</summary>
+    public static readonly ViolationKind InstallDuringInvalidation = new("install-during-invalidation");
+
+    /// <summary>I2: an SPTE installed for a pfn the host PTE no longer maps, with no invalidation open.</summary>
+    public static readonly ViolationKind StaleInstall = new("stale-install");
+
+    /// <summary>I6: a notifier callback ran (or was still running) after unregister returned.</summary>
+    public static readonly ViolationKind CallbackAfterUnregister = new("callback-after-unregister");
+
+    /// <summary>I5: in-progress below zero, or an end without its start.</summary>
+    public static readonly ViolationKind UnbalancedInvalidation = new("unbalanced-invalidation");
+
+    /// <summary>I14: a get_user_pages reference not dropped exactly once.</summary>
+    public static readonly ViolationKind PageReferenceLeak = new("page-reference-leak");
+}

@@ -1,0 +1,25 @@
+namespace Hypervisor.ShadowMmu.Vms;
+
+/// <summary>
+/// Deliberately broken variants of the secondary side of the protocol, selected by options (never by editing
+/// code). Each exists so that a test can show the coherence oracle catches it.
+/// </summary>
+[Flags]
+public enum ShadowMutations
+{
+    None = 0,
+    /// <summary>The fault path ignores a moved <c>InvalidateSeq</c> (race B of the reference).</summary>
+    NoSeqCheck = 1 << 0,
+    /// <summary>The fault path ignores an invalidation in progress over the gfn (race A).</summary>
+    NoInProgressCheck = 1 << 1,
+    /// <summary>The fault path samples the sequence after <c>GetUserPages</c> instead of before.</summary>
+    SeqAfterGup = 1 << 2,
+    /// <summary>Zapping does not shoot down the vCPUs' TLBs.</summary>
+    NoTlbFlush = 1 << 3,
+    /// <summary>Invalidation does not zap shadow entries.</summary>
+    NoZap = 1 << 4,
+    /// <summary>Zapping drops the SPTE's dirty bit instead of passing it to the host page.</summary>
+    NoDirtyPropagation = 1 << 5,
+    /// <summary>Aging never reports the SPTEs' accessed bits to the host.</summary>
+    NoYoungPropagation = 1 << 6,
+}

@@ -1,0 +1,238 @@
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.ShadowMmu.Invalidation;
+using Hypervisor.ShadowMmu.Statistics;
+using Hypervisor.ShadowMmu.Tables;
+using Hypervisor.ShadowMmu.Vcpus;
+
+namespace Hypervisor.ShadowMmu.Vms;
+
+/// <summary>
+/// A virtual machine (<c>struct kvm</c>): memslots onto a host address space, a shadow page table, vCPUs, the MMU
+/// lock and the invalidation counters, and an MMU notifier registered on creation and unregistered on
+/// <see cref="Dispose"/>. The fault path and the notifier callbacks live in partial files by concern.
+/// </summary>
+public sealed partial class VirtualMachine : IDisposable
+{
+    private const ulong InvalidGfn = ulong.MaxValue;
+
+    /// <summary>
+    /// <c>kvm-&gt;mmu_lock</c> (x86's rwlock): faults take it for read and install with compare-exchange (the TDP
+    /// MMU's scheme); invalidation, release and the counters take it for write. A zapper flushes remote TLBs
+    /// before releasing it.
+    /// </summary>
+    private readonly ReaderWriterLockSlim _mmuLock = new(LockRecursionPolicy.NoRecursion);
+
+    // Serializes notifier detach and re-attach.
+    private readonly Lock _attachLock = new();
+    private readonly Memslot[] _memslots;
+    private readonly Vcpu[] _vcpus;
+    private readonly ProtocolMonitor _monitor;
+
+    // Guarded by _mmuLock (written under the write lock; read under either).
+    private long _invalidateSeq;
+    private long _invalidateInProgress;
+    private ulong _invalidateRangeStart = InvalidGfn;
+    private ulong _invalidateRangeEnd = InvalidGfn;
+    private bool _released;
+    private bool _attached;
+
+    private VmMmuNotifier _notifier;
+
+    public VirtualMachine(string name, AddressSpace addressSpace, IEnumerable<Memslot> memslots, VmOptions? options = null)
+    {
+        Name = name;
+        AddressSpace = addressSpace;
+        Options = options ?? new VmOptions();
+        _memslots = [.. memslots.OrderBy(s => s.BaseGfn)];
+        for (var i = 1; i < _memslots.Length; i++)
+        {
+            if (_memslots[i].BaseGfn < _memslots[i - 1].EndGfn)
+            {
+                throw new ArgumentException($"memslots {_memslots[i - 1].Id} and {_memslots[i].Id} overlap", nameof(memslots));
+            }
+        }
+
+        _monitor = new ProtocolMonitor(name, addressSpace, Violations);
+        _vcpus = [.. Enumerable.Range(0, Options.Vcpus).Select(i => new Vcpu(this, i, Options.TlbEntries))];
+        _notifier = new VmMmuNotifier(this);
+        // kvm_init_mmu_notifier: subscribe before any SPTE can exist.
+        addressSpace.RegisterNotifier(_notifier);
+        _attached = true;
+    }
+
+    public string Name { get; }
+
+    public AddressSpace AddressSpace { get; }
+
+    public VmOptions Options { get; }
+
+    public ShadowPageTable Table { get; } = new();
+
+    public IReadOnlyList<Memslot> Memslots => _memslots;
+
+    public IReadOnlyList<Vcpu> Vcpus => _vcpus;
+
+    public VmStats Stats { get; } = new();
+
+    public ViolationLog Violations => AddressSpace.Host.Violations;
+
+    /// <summary>Receives every invalidation after it was handled, outside the MMU lock. May block (back-pressure).</summary>
+    public Action<InvalidationRecord>? InvalidationObserver { get; set; }
+
+    /// <summary><c>mmu_invalidate_seq</c>: bumped at the end of every invalidation that hit a memslot.</summary>
+    public long InvalidateSeq => Volatile.Read(ref _invalidateSeq);
+
+    /// <summary><c>mmu_invalidate_in_progress</c>: open start/end sections that hit a memslot.</summary>
+    public long InvalidateInProgress => Volatile.Read(ref _invalidateInProgress);
+
+    /// <summary>The union of the gfn ranges of the open sections, or null when none is open.</summary>
+    public (Gfn Start, Gfn End)? InvalidateRange
+    {
+        get
+        {
+            _mmuLock.EnterReadLock();
+            try
+            {
+                return _invalidateInProgress > 0 && _invalidateRangeStart != InvalidGfn
+                    ? (new Gfn(_invalidateRangeStart), new Gfn(_invalidateRangeEnd))
+                    : null;
+            }
+            finally
+            {
+                _mmuLock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>True while the notifier is registered.</summary>
+    public bool NotifierAttached => Volatile.Read(ref _attached);
+
+    /// <summary>Counters of every vCPU summed.</summary>
+    public VcpuCounters VcpuTotals() => _vcpus.Select(v => v.Stats.Snapshot()).Aggregate(new VcpuCounters(), VcpuCounters.Add);
+
+    /// <summary>The memslot containing <paramref name="gfn"/>, or null (<c>gfn_to_memslot</c>).</summary>
+    public Memslot? FindMemslot(ulong gfn)
+    {
+        foreach (var slot in _memslots)
+        {
+            if (slot.Contains(gfn))
+            {
+                return slot;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Number of present SPTEs (walks the table; for tests and statistics).</summary>
+    public long CountPresentSptes()
+    {
+        long count = 0;
+        foreach (var slot in _memslots)
+        {
+            Table.ForEachLeaf(slot.BaseGfn, slot.EndGfn, ref count, static (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref long n) =>
+            {
+                for (var i = from; i < to; i++)
+                {
+                    if (Spte.IsPresent(Volatile.Read(ref leaf.Entries[i])))
+                    {
+                        n++;
+                    }
+                }
+            });
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Unregisters the notifier (<c>mmu_notifier_unregister</c>, which runs <c>Release</c> if it had not run, so
+    /// every SPTE is gone), then resets the invalidation state: a start whose end will never come must not keep
+    /// faults retrying forever. Faults retry until <see cref="ReattachNotifier"/>.
+    /// </summary>
+    public void DetachNotifier()
+    {
+        lock (_attachLock)
+        {
+            if (!_attached)
+            {
+                return;
+            }
+
+            WithWriteLock(() => _attached = false);
+            AddressSpace.UnregisterNotifier(_notifier);
+            _notifier.MarkUnregistered();
+            WithWriteLock(() =>
+            {
+                // kvm_destroy_vm resets an unbalanced count the same way; seq++ makes in-flight faults retry.
+                _invalidateInProgress = 0;
+                _invalidateRangeStart = _invalidateRangeEnd = InvalidGfn;
+                Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
+                _monitor.Reset();
+            });
+        }
+    }
+
+    /// <summary>Registers a fresh notifier again; false if the address space has exited.</summary>
+    public bool ReattachNotifier()
+    {
+        lock (_attachLock)
+        {
+            if (_attached)
+            {
+                return true;
+            }
+
+            var fresh = new VmMmuNotifier(this);
+            try
+            {
+                AddressSpace.RegisterNotifier(fresh);
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+
+            _notifier = fresh;
+            WithWriteLock(() =>
+            {
+                _released = false;
+                _attached = true;
+                Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
+            });
+            return true;
+        }
+    }
+
+    /// <summary>Destroys the VM: stops its vCPUs' retries and unregisters the notifier.</summary>
+    public void Dispose()
+    {
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.RequestStop();
+        }
+
+        // The MMU lock is not disposed: a vCPU thread may still be leaving the fault path.
+        DetachNotifier();
+    }
+
+    internal void ReportCallbackAfterUnregister(string detail) =>
+        Violations.Report(ShadowViolations.CallbackAfterUnregister, new AccessSite(Name, -1, 0), -1, detail);
+
+    private void WithWriteLock(Action action)
+    {
+        _mmuLock.EnterWriteLock();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            _mmuLock.ExitWriteLock();
+        }
+    }
+
+    public override string ToString() => $"vm '{Name}'";
+}

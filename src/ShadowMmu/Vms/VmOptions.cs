@@ -1,0 +1,20 @@
+namespace Hypervisor.ShadowMmu.Vms;
+
+/// <summary>How a <see cref="VirtualMachine"/> is built.</summary>
+public sealed record VmOptions
+{
+    /// <summary>Number of vCPUs created with the VM.</summary>
+    public int Vcpus { get; init; } = 1;
+
+    /// <summary>Entries in each vCPU's software TLB (a power of two).</summary>
+    public int TlbEntries { get; init; } = 64;
+
+    /// <summary>Broken variants of the protocol, for oracle tests.</summary>
+    public ShadowMutations Mutations { get; init; }
+
+    /// <summary>
+    /// Test hook run on the faulting vCPU's thread after the host page was resolved and before the MMU lock is
+    /// taken: the window the sequence counter and the in-progress check exist for.
+    /// </summary>
+    public Action<Gfn>? AfterGetUserPages { get; init; }
+}

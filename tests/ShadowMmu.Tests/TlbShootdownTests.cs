@@ -1,0 +1,101 @@
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu.Vms;
+using NUnit.Framework;
+
+namespace Hypervisor.ShadowMmu.Tests;
+
+/// <summary>The remote TLB flush waits for vCPUs in guest mode, and a non-blockable start refuses to wait.</summary>
+[TestFixture]
+[CancelAfter(20_000)]
+public class TlbShootdownTests
+{
+    private const ulong Gfn = 3;
+
+    private static void Populate(TestVm env, int vcpuIndex)
+    {
+        var vcpu = env.Vm.Vcpus[vcpuIndex];
+        vcpu.EnterGuest();
+        Assert.That(vcpu.Access(new Gfn(Gfn), write: true, 5).IsOk, Is.True, "the page is mapped and cached in the TLB");
+        vcpu.ExitGuest();
+    }
+
+    [Test]
+    public void An_invalidation_start_does_not_return_until_a_vcpu_in_guest_mode_acknowledged()
+    {
+        using var env = new TestVm(vcpus: 2);
+        Populate(env, 0);
+        using var parked = new ParkedVcpu(env.Vm.Vcpus[0], new Gfn(Gfn));
+        Assert.That(parked.InGuest.Wait(5000), Is.True, "the vCPU is in guest mode with the entry in its TLB");
+
+        var munmap = Task.Run(() => env.Mm.MadviseDontNeed(env.HvaOf(Gfn), Hva.PageSize));
+        Assert.That(munmap.Wait(300), Is.False, "the shootdown waits for the vCPU that is in guest mode");
+        parked.Release();
+        Assert.That(munmap.Wait(10_000), Is.True, "once the vCPU acknowledged, the invalidation completes");
+        Assert.That(parked.Join(), Is.True, "the vCPU finishes its access");
+        Assert.Multiple(() =>
+        {
+            Assert.That(env.Vm.Vcpus[0].Stats.Snapshot().TlbFlushesHandled, Is.GreaterThanOrEqualTo(1), "the vCPU flushed its TLB");
+            Assert.That(parked.Result.Value, Is.Zero, "after DONTNEED the guest reads the new zero page, not the old data");
+            Assert.That(env.Vm.Stats.Snapshot().VcpusFlushed, Is.GreaterThanOrEqualTo(1), "the flush counted the vCPU it waited for");
+            Assert.That(env.Host.Violations.Total, Is.Zero, "no violation");
+        });
+    }
+
+    [Test]
+    public void Without_the_tlb_flush_a_vcpu_keeps_using_the_freed_frame()
+    {
+        using var env = new TestVm(ShadowMutations.NoTlbFlush);
+        Populate(env, 0);
+        var vcpu = env.Vm.Vcpus[0];
+        Assert.That(env.Mm.MadviseDontNeed(env.HvaOf(Gfn), Hva.PageSize), Is.EqualTo(HostStatus.Ok), "madvise");
+        vcpu.EnterGuest();
+        var result = vcpu.Access(new Gfn(Gfn), write: false, 0);
+        vcpu.ExitGuest();
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Value, Is.EqualTo(HostMemory.Physical.PhysicalMemory.Poison), "the stale TLB entry reads the poisoned frame");
+            Assert.That(env.Host.Violations.Count(ViolationKind.UseAfterFree), Is.EqualTo(1), "and the use-after-free is counted");
+        });
+    }
+
+    [Test]
+    public void Without_zapping_the_shadow_entry_outlives_the_host_page()
+    {
+        using var env = new TestVm(ShadowMutations.NoZap);
+        Populate(env, 0);
+        Assert.That(env.Mm.MadviseDontNeed(env.HvaOf(Gfn), Hva.PageSize), Is.EqualTo(HostStatus.Ok), "madvise");
+        var vcpu = env.Vm.Vcpus[0];
+        vcpu.EnterGuest();
+        _ = vcpu.Access(new Gfn(Gfn), write: false, 0);
+        vcpu.ExitGuest();
+        Assert.That(env.Host.Violations.Count(ViolationKind.UseAfterFree), Is.GreaterThanOrEqualTo(1), "the stale SPTE leads to the freed frame");
+    }
+
+    [Test]
+    public void A_non_blockable_start_refuses_while_the_mmu_lock_is_held_and_changes_nothing()
+    {
+        using var env = new TestVm(vcpus: 1);
+        Populate(env, 0);
+        using var parked = new ParkedVcpu(env.Vm.Vcpus[0], new Gfn(Gfn));
+        Assert.That(parked.InGuest.Wait(5000), Is.True, "vCPU parked in guest mode");
+        // The first invalidation holds the MMU write lock while its shootdown waits for the parked vCPU.
+        var blocking = Task.Run(() => env.Mm.MadviseDontNeed(env.HvaOf(Gfn), Hva.PageSize));
+        Assert.That(blocking.Wait(200), Is.False, "the first invalidation is stuck in its shootdown");
+        var seqBefore = env.Vm.InvalidateSeq;
+        var range = new NotifierRange(env.HvaOf(100), env.HvaOf(101), NotifierEvent.Clear, InvalidationCause.OomReap, Blockable: false);
+        var accepted = env.Mm.Notifiers.InvalidateRangeStart(range);
+        parked.Release();
+        Assert.That(blocking.Wait(10_000), Is.True, "the first invalidation completes");
+        Assert.Multiple(() =>
+        {
+            Assert.That(accepted, Is.False, "the non-blockable start refused instead of waiting for the lock");
+            Assert.That(env.Vm.Stats.Snapshot().RefusedStarts, Is.EqualTo(1), "the refusal is counted");
+            Assert.That(env.Mm.Notifiers.OpenSections, Is.Zero, "no section was left open by the refused start");
+            Assert.That(env.Vm.InvalidateInProgress, Is.Zero, "in-progress is balanced");
+            Assert.That(env.Vm.InvalidateSeq, Is.EqualTo(seqBefore + 1), "only the completed invalidation moved the sequence");
+            Assert.That(env.Host.Violations.Total, Is.Zero, "refusing a non-blockable start is allowed");
+        });
+    }
+}
