@@ -1,0 +1,135 @@
+using Hypervisor.GuestModel.Oracle;
+using Hypervisor.GuestModel.Scenarios;
+using Hypervisor.GuestModel.Summary;
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu;
+using Hypervisor.ShadowMmu.Statistics;
+using Hypervisor.ShadowMmu.Vms;
+
+namespace Hypervisor.GuestModel.Running;
+
+/// <summary>
+/// One running guest: its VMM process (an address space with one VMA per memslot), its VM, and its oracle.
+/// </summary>
+public sealed class GuestInstance
+{
+    private readonly SlotLayout[] _slots;
+
+    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations)
+    {
+        Spec = spec;
+        Mm = host.CreateAddressSpace($"vmm-{spec.Name}", profile);
+        var slots = new List<SlotLayout>();
+        foreach (var (slot, id) in spec.Memslots.Select((s, i) => (s, i)))
+        {
+            var pages = slot.Size / ScenarioUnits.PageSize;
+            var file = slot.Backing is VmaKind.FilePrivate or VmaKind.FileShared
+                ? host.CreateFile($"{spec.Name}-slot{id}.img", pages)
+                : null;
+            var protection = slot.ReadOnly ? Protection.Read : Protection.ReadWrite;
+            var hva = Mm.Mmap((ulong)slot.Size, slot.Backing, protection, file);
+            slots.Add(new SlotLayout(id, slot, hva, file));
+        }
+
+        _slots = [.. slots];
+        Vm = new VirtualMachine(spec.Name, Mm,
+            _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations });
+        Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
+    }
+
+    public GuestSpec Spec { get; }
+
+    public string Name => Spec.Name;
+
+    public AddressSpace Mm { get; }
+
+    public VirtualMachine Vm { get; }
+
+    public GuestOracle Oracle { get; }
+
+    public IReadOnlyList<SlotLayout> Slots => _slots;
+
+    /// <summary>The slot holding guest page <paramref name="page"/>, or null (a hole: MMIO).</summary>
+    public SlotLayout? SlotOf(long page)
+    {
+        foreach (var slot in _slots)
+        {
+            if (page >= slot.FirstPage && page < slot.EndPage)
+            {
+                return slot;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The parts of guest pages [firstPage, endPage) that memslots back, per slot.</summary>
+    public IEnumerable<(SlotLayout Slot, long FirstPage, long EndPage)> Pieces(long firstPage, long endPage)
+    {
+        foreach (var slot in _slots)
+        {
+            var from = Math.Max(firstPage, slot.FirstPage);
+            var to = Math.Min(endPage, slot.EndPage);
+            if (from < to)
+            {
+                yield return (slot, from, to);
+            }
+        }
+    }
+
+    public GuestSummary Summarize()
+    {
+        var vcpus = Vm.VcpuTotals();
+        var vm = Vm.Stats.Snapshot();
+        return new GuestSummary
+        {
+            Name = Name,
+            Vcpus = Spec.Vcpus,
+            Accesses = vcpus.Accesses,
+            Writes = vcpus.Writes,
+            TlbHits = vcpus.TlbHits,
+            TlbMisses = vcpus.TlbMisses,
+            Faults = vcpus.Faults,
+            FaultRetries = vcpus.TotalRetries,
+            MmioExits = vcpus.MmioExits,
+            HostFaultExits = vcpus.HostFaultErrors,
+            SptesInstalled = vcpus.SptesInstalled,
+            Invalidations = vm.Invalidations,
+            InvalidatePages = vm.InvalidatePages,
+            SptesZapped = vm.SptesZapped,
+            TlbFlushes = vm.TlbFlushes,
+            TlbFlushWaitMicros = vm.FlushWait.TotalMicroseconds,
+            RefusedStarts = vm.RefusedStarts,
+            YoungCalls = vm.YoungCalls,
+            YoungTrue = vm.YoungTrue,
+            RetriesByReason = vcpus.Retries.ToDictionary(r => Names.Kebab(r.Key.ToString()), r => r.Value),
+            InvalidationsByEventKind = vm.InvalidationsByCause.Where(c => c.Value > 0)
+                .ToDictionary(c => Names.Kebab(c.Key.ToString()), c => c.Value),
+            InvalidationsByNotifierEvent = vm.InvalidationsByEvent.Where(c => c.Value > 0)
+                .ToDictionary(c => Names.Kebab(c.Key.ToString()), c => c.Value),
+        };
+    }
+
+    /// <summary>Protocol state that must hold once the guest is quiet (reference invariants I5 and I14).</summary>
+    public IEnumerable<string> EndOfRunProblems()
+    {
+        if (Vm.InvalidateInProgress != 0)
+        {
+            yield return $"{Name}: mmu_invalidate_in_progress is {Vm.InvalidateInProgress} with no invalidation running";
+        }
+
+        if (Mm.Notifiers.OpenSections != 0)
+        {
+            yield return $"{Name}: {Mm.Notifiers.OpenSections} start/end sections never ended";
+        }
+
+        var totals = Vm.VcpuTotals();
+        if (totals.GupReferencesTaken != totals.GupReferencesDropped)
+        {
+            yield return $"{Name}: {totals.GupReferencesTaken} gup references taken but {totals.GupReferencesDropped} dropped";
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu.Vms;
+
+namespace Hypervisor.GuestModel.Running;
+
+/// <summary>The broken protocol variants selectable by name (<c>--mutation NAME</c>).</summary>
+public static class MutationCatalog
+{
+    private static readonly Dictionary<string, Mutation> ByName = new(StringComparer.Ordinal)
+    {
+        ["no-seq-check"] = new(ShadowMutations.NoSeqCheck, HostMutations.None, null),
+        ["no-in-progress-check"] = new(ShadowMutations.NoInProgressCheck, HostMutations.None, null),
+        ["seq-after-gup"] = new(ShadowMutations.SeqAfterGup, HostMutations.None, null),
+        ["no-tlb-flush"] = new(ShadowMutations.NoTlbFlush, HostMutations.None, null),
+        ["no-zap"] = new(ShadowMutations.NoZap, HostMutations.None, null),
+        ["no-dirty-propagation"] = new(ShadowMutations.NoDirtyPropagation, HostMutations.None, null),
+        ["no-young-propagation"] = new(ShadowMutations.NoYoungPropagation, HostMutations.None, null),
+        ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
+        ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),
+        // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
+        ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
+    };
+
+    /// <summary>Every mutation name, sorted.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. ByName.Keys.Order(StringComparer.Ordinal)];
+
+    public static bool TryParse(string? name, out Mutation mutation)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            mutation = Mutation.None;
+            return true;
+        }
+
+        return ByName.TryGetValue(name, out mutation!);
+    }
+
+    /// <summary>A broken variant: which side it breaks and, if it needs one, the notifier profile it forces.</summary>
+    public sealed record Mutation(ShadowMutations Shadow, HostMutations Host, NotifierProfile? ForcedProfile)
+    {
+        public static readonly Mutation None = new(ShadowMutations.None, HostMutations.None, null);
+    }
+}

@@ -1,0 +1,25 @@
+using Hypervisor.GuestModel.Events;
+
+namespace Hypervisor.GuestModel.Running;
+
+/// <summary>Overrides and wiring for one run of a scenario.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Replaces the scenario's seed.</summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>Replaces the scenario's duration.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>A broken variant from <see cref="MutationCatalog"/>, or null.</summary>
+    public string? Mutation { get; init; }
+
+    /// <summary>Where events go; null to discard them.</summary>
+    public EventSink? Events { get; init; }
+
+    /// <summary>At most this many violation events per kind reach the event stream (all are counted).</summary>
+    public int ViolationEventsPerKind { get; init; } = 1000;
+
+    /// <summary>A vCPU that retried more faults than this within one statistics interval reports a burst.</summary>
+    public long RetryBurstThreshold { get; init; } = 1000;
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Hypervisor.GuestModel.Events;
+using Hypervisor.GuestModel.Oracle;
+using Hypervisor.GuestModel.Scenarios;
+using Hypervisor.GuestModel.Summary;
+using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Diagnostics;
+
+namespace Hypervisor.GuestModel.Running;
+
+/// <summary>
+/// Runs a scenario: builds the host and the guests, starts one thread per vCPU and per activity, samples
+/// statistics, stops at the duration, the access budget or cancellation, stops every thread, checks the end-of-run
+/// invariants and returns the summary. Everything it reports goes through the <see cref="EventSink"/>.
+/// </summary>
+public sealed class ScenarioRunner(ActivityExecutors? executors = null)
+{
+    private readonly ActivityExecutors _executors = executors ?? ActivityExecutors.CreateDefault();
+
+    public RunSummary Run(Scenario scenario, RunOptions options, CancellationToken cancellation = default)
+    {
+        if (!MutationCatalog.TryParse(options.Mutation, out var mutation))
+        {
+            throw new ArgumentException($"unknown mutation '{options.Mutation}'", nameof(options));
+        }
+
+        var seed = options.Seed ?? scenario.Seed;
+        var profile = mutation.ForcedProfile ?? scenario.Host.NotifierProfile;
+        var host = new HostSystem(new HostOptions { RamBytes = scenario.Host.Ram, SwapBytes = scenario.Host.Swap, Mutations = mutation.Host });
+        var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
+        var clock = Stopwatch.StartNew();
+        var profileName = Names.Kebab(profile.ToString());
+        WireViolations(host, scenario.Name, clock, sink, options.ViolationEventsPerKind);
+
+        var guests = scenario.Guests.Select(g => new GuestInstance(g, host, profile, mutation.Shadow)).ToList();
+        foreach (var guest in guests)
+        {
+            guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
+        }
+
+        sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
+            guests.Count, guests.Sum(g => g.Spec.Vcpus)));
+
+        using var control = new RunControl(scenario.AccessBudget);
+        var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
+        var threads = workers.Select(w => w.Start()).ToList();
+        var activityThreads = StartActivities(scenario, host, guests, control, seed, sink, clock);
+
+        var duration = options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration;
+        SampleUntilDone(scenario, guests, control, duration, sink, clock, options.RetryBurstThreshold, cancellation);
+
+        control.RequestStop();
+        workers.ForEach(w => w.RequestStop());
+        foreach (var thread in threads.Concat(activityThreads))
+        {
+            // Named wait: every vCPU and activity thread notices the stop within a batch or a sleep.
+            thread.Join();
+        }
+
+        var elapsed = clock.Elapsed;
+        foreach (var problem in guests.SelectMany(g => g.EndOfRunProblems()))
+        {
+            host.Violations.Report(OracleViolations.ProtocolAtEnd, new AccessSite("runner", -1, 0), -1, problem);
+        }
+
+        var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published);
+        foreach (var guest in guests)
+        {
+            guest.Vm.Dispose();
+            if (!guest.Mm.IsDead)
+            {
+                guest.Mm.Exit();
+            }
+        }
+
+        sink.Publish(new ScenarioEndedEvent(scenario.Name, elapsed, summary));
+        return summary;
+    }
+
+    private static void WireViolations(HostSystem host, string scenario, Stopwatch clock, EventSink sink, int perKind)
+    {
+        var published = new ConcurrentDictionary<string, int>();
+        host.Violations.Observer = v =>
+        {
+            if (published.AddOrUpdate(v.Kind.Name, 1, static (_, n) => n + 1) <= perKind)
+            {
+                sink.Publish(new ViolationEvent(scenario, clock.Elapsed, v));
+            }
+        };
+    }
+
+    private List<Thread> StartActivities(Scenario scenario, HostSystem host, List<GuestInstance> guests,
+        RunControl control, ulong seed, EventSink sink, Stopwatch clock)
+    {
+        var threads = new List<Thread>();
+        foreach (var (spec, index) in scenario.Activities.Select((a, i) => (a, i)))
+        {
+            if (!_executors.TryGet(spec.Kind, out var executor))
+            {
+                throw new InvalidOperationException($"no executor for activity kind '{spec.Kind}'");
+            }
+
+            var context = new ActivityContext(host, guests, control, new Random(unchecked((int)seed) ^ (index * 7919)),
+                (kind, guest, outcome) => new HostActivityEvent(scenario.Name, clock.Elapsed, kind, guest, outcome), sink);
+            var thread = new Thread(() =>
+            {
+                for (long n = 0; spec.TryGetFiringTime(n, out var at); n++)
+                {
+                    if (!control.Sleep(at - clock.Elapsed))
+                    {
+                        return;
+                    }
+
+                    var outcome = executor.Fire(context, spec);
+                    context.Report(spec.Kind, spec.Guest, outcome);
+                }
+            })
+            { Name = $"activity:{spec.Kind}:{spec.Guest}", IsBackground = true };
+            thread.Start();
+            threads.Add(thread);
+        }
+
+        return threads;
+    }
+
+    private static void SampleUntilDone(Scenario scenario, List<GuestInstance> guests, RunControl control, TimeSpan duration,
+        EventSink sink, Stopwatch clock, long burstThreshold, CancellationToken cancellation)
+    {
+        using var _ = cancellation.Register(control.RequestStop);
+        var lastRetries = new Dictionary<(string, int), (long Retries, long Faults)>();
+        var interval = scenario.StatsInterval;
+        while (!control.StopRequested)
+        {
+            var left = duration - clock.Elapsed;
+            if (left <= TimeSpan.Zero || !control.Sleep(left < interval ? left : interval))
+            {
+                break;
+            }
+
+            foreach (var guest in guests)
+            {
+                sink.Publish(new StatsEvent(scenario.Name, clock.Elapsed, guest.Summarize()));
+                foreach (var vcpu in guest.Vm.Vcpus)
+                {
+                    var now = vcpu.Stats.Snapshot();
+                    var before = lastRetries.GetValueOrDefault((guest.Name, vcpu.Index));
+                    if (now.TotalRetries - before.Retries >= burstThreshold)
+                    {
+                        sink.Publish(new RetryBurstEvent(scenario.Name, clock.Elapsed, guest.Name, vcpu.Index,
+                            now.TotalRetries - before.Retries, now.Faults - before.Faults, interval));
+                    }
+
+                    lastRetries[(guest.Name, vcpu.Index)] = (now.TotalRetries, now.Faults);
+                }
+            }
+
+            if (guests.All(g => g.Mm.IsDead))
+            {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using Hypervisor.GuestModel.Oracle;
+using Hypervisor.GuestModel.Workloads;
+using Hypervisor.ShadowMmu;
+using Hypervisor.ShadowMmu.Vcpus;
+
+namespace Hypervisor.GuestModel.Running;
+
+/// <summary>
+/// The thread of one vCPU: runs its workload in guest mode, hands every read to the oracle, records every write.
+/// Leaves guest mode whenever it could block (between batches when stopping, after an exit to the VMM).
+/// </summary>
+public sealed class VcpuWorker
+{
+    private const int Batch = 4096;
+
+    private readonly GuestInstance _guest;
+    private readonly Vcpu _vcpu;
+    private readonly WorkloadGenerator _workload;
+    private readonly RunControl _control;
+    private readonly GuestOracle _oracle;
+    private readonly ulong[] _duplicateValues;
+
+    public VcpuWorker(GuestInstance guest, int index, ulong seed, RunControl control)
+    {
+        _guest = guest;
+        _vcpu = guest.Vm.Vcpus[index];
+        _control = control;
+        _oracle = guest.Oracle;
+        _workload = WorkloadGenerator.Create(guest.Spec.WorkloadFor(index), seed, guest.Spec.Pages, index, guest.Spec.Vcpus);
+        // A handful of contents shared by many pages, so that KSM has something to merge.
+        _duplicateValues = [.. Enumerable.Range(0, 4).Select(k => ValueCodec.Encode(ValueCodec.TagDuplicate, 0, 0, k))];
+    }
+
+    /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
+    public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
+
+    public Thread Start()
+    {
+        var thread = new Thread(Run) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
+        thread.Start();
+        return thread;
+    }
+
+    public void RequestStop() => _vcpu.RequestStop();
+
+    private void Run()
+    {
+        var index = _vcpu.Index;
+        long duplicates = 0;
+        _vcpu.EnterGuest();
+        try
+        {
+            while (!_control.StopRequested)
+            {
+                var granted = _control.ClaimAccesses(Batch);
+                for (var i = 0; i < granted; i++)
+                {
+                    var access = _workload.Next();
+                    var page = (long)access.Page;
+                    AccessResult result;
+                    if (access.Write)
+                    {
+                        page = _oracle.OwnedPageNear(page, index);
+                        var value = access.Duplicate
+                            ? _duplicateValues[duplicates++ & 3]
+                            : _oracle.NextWriteValue(index, page);
+                        result = _vcpu.Access(new Gfn((ulong)page), write: true, value);
+                        if (result.IsOk)
+                        {
+                            _oracle.Wrote(index, page, value);
+                        }
+                    }
+                    else
+                    {
+                        result = _vcpu.Access(new Gfn((ulong)page), write: false, 0);
+                        if (result.IsOk)
+                        {
+                            _oracle.CheckRead(index, page, result.Value, result.Pfn);
+                        }
+                    }
+
+                    if (result.Status is AccessStatus.VmDead or AccessStatus.Stopped)
+                    {
+                        Ending = result.Status;
+                        return;
+                    }
+
+                    if (result.Status == AccessStatus.HostFault)
+                    {
+                        // The VMM would handle -EFAULT (range unmapped or write-protected right now): yield to it.
+                        _vcpu.ExitGuest();
+                        Thread.Yield();
+                        _vcpu.EnterGuest();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _vcpu.ExitGuest();
+        }
+    }
+}

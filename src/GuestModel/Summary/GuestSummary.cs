@@ -1,0 +1,28 @@
+namespace Hypervisor.GuestModel.Summary;
+
+/// <summary>Counters of one guest: its vCPUs summed, and its shadow MMU's invalidation side.</summary>
+public sealed record GuestSummary
+{
+    public required string Name { get; init; }
+    public int Vcpus { get; init; }
+    public long Accesses { get; init; }
+    public long Writes { get; init; }
+    public long TlbHits { get; init; }
+    public long TlbMisses { get; init; }
+    public long Faults { get; init; }
+    public long FaultRetries { get; init; }
+    public long MmioExits { get; init; }
+    public long HostFaultExits { get; init; }
+    public long SptesInstalled { get; init; }
+    public long Invalidations { get; init; }
+    public long InvalidatePages { get; init; }
+    public long SptesZapped { get; init; }
+    public long TlbFlushes { get; init; }
+    public double TlbFlushWaitMicros { get; init; }
+    public long RefusedStarts { get; init; }
+    public long YoungCalls { get; init; }
+    public long YoungTrue { get; init; }
+    public IReadOnlyDictionary<string, long> RetriesByReason { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> InvalidationsByEventKind { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> InvalidationsByNotifierEvent { get; init; } = new Dictionary<string, long>();
+}

@@ -1,0 +1,49 @@
+using Hypervisor.GuestModel.Summary;
+using Spectre.Console;
+
+namespace Hypervisor.Host.Cli;
+
+/// <summary>Prints a run summary as readable tables.</summary>
+internal static class SummaryTable
+{
+    public static void Print(IAnsiConsole console, RunSummary s)
+    {
+        console.MarkupLine($"[bold]{Markup.Escape(s.Scenario)}[/]  seed {s.Seed}  {s.DurationSeconds:0.0} s  profile {s.NotifierProfile}"
+            + (s.Mutation is null ? string.Empty : $"  mutation [yellow]{Markup.Escape(s.Mutation)}[/]"));
+        var guests = new Table().Border(TableBorder.Rounded)
+            .AddColumns("guest", "accesses", "TLB hit", "faults", "retries", "invalidations", "SPTEs zapped", "TLB flushes", "MMIO");
+        foreach (var g in s.Guests)
+        {
+            guests.AddRow(Markup.Escape(g.Name), N(g.Accesses), Pct(g.TlbHits, g.Accesses), N(g.Faults), N(g.FaultRetries),
+                N(g.Invalidations), N(g.SptesZapped), N(g.TlbFlushes), N(g.MmioExits));
+        }
+
+        var t = s.Totals;
+        guests.AddRow("[bold]total[/]", N(t.Accesses), Pct(t.TlbHits, t.Accesses), N(t.Faults), N(t.FaultRetries),
+            N(t.Invalidations), N(t.SptesZapped), N(t.TlbFlushes), N(t.MmioExits));
+        console.Write(guests);
+        console.MarkupLine($"throughput: {t.AccessesPerSecond:N0} accesses/s, {t.FaultsPerSecond:N0} faults/s");
+
+        var host = string.Join(", ", s.Host.Where(h => h.Value != 0).Select(h => $"{h.Key} {h.Value:N0}"));
+        console.MarkupLine($"host: {Markup.Escape(host)}");
+        if (s.Violations.Total == 0)
+        {
+            console.MarkupLine("[green]violations: 0[/]");
+            return;
+        }
+
+        console.MarkupLine($"[red]violations: {s.Violations.Total:N0}[/]");
+        var violations = new Table().Border(TableBorder.Rounded).AddColumns("kind", "count", "first occurrence");
+        foreach (var first in s.Violations.First)
+        {
+            violations.AddRow(Markup.Escape(first.Kind), N(s.Violations.ByKind.GetValueOrDefault(first.Kind)),
+                Markup.Escape($"{first.Guest} vcpu {first.Vcpu} addr 0x{first.Address:x} pfn {first.Pfn} at {first.AtSeconds:0.000}s: {first.Detail}"));
+        }
+
+        console.Write(violations);
+    }
+
+    private static string N(long value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Pct(long part, long whole) => whole == 0 ? "-" : $"{100.0 * part / whole:0.0}%";
+}
