@@ -16,7 +16,7 @@ public sealed partial class NotifierChain
         var idx = _srcu.ReadLock();
         try
         {
-            foreach (var s in subscriptions)
+            foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
                 s.Notifier.InvalidatePage(_mm, hva, cause);
             }
@@ -45,7 +45,7 @@ public sealed partial class NotifierChain
         var idx = _srcu.ReadLock();
         try
         {
-            foreach (var s in subscriptions)
+            foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
                 if (s.Notifier.TestYoung(_mm, hva))
                 {
@@ -73,7 +73,7 @@ public sealed partial class NotifierChain
         var idx = _srcu.ReadLock();
         try
         {
-            foreach (var s in subscriptions)
+            foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
                 young |= flush ? s.Notifier.ClearFlushYoung(_mm, start, end) : s.Notifier.ClearYoung(_mm, start, end);
             }

@@ -94,7 +94,7 @@ public sealed partial class NotifierChain
         var idx = _srcu.ReadLock();
         try
         {
-            foreach (var s in subscriptions)
+            foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
                 s.ReleaseOnce(_mm);
             }
@@ -119,8 +119,9 @@ public sealed partial class NotifierChain
     /// </summary>
     public bool InvalidateRangeStart(in NotifierRange range)
     {
-        var subscriptions = Volatile.Read(ref _subscriptions);
-        if (subscriptions is null)
+        // The caller's pairing is counted whoever listens: a notifier may come or go between start and end.
+        Interlocked.Increment(ref _openSections);
+        if (Volatile.Read(ref _subscriptions) is null)
         {
             return true;
         }
@@ -129,6 +130,9 @@ public sealed partial class NotifierChain
         var idx = _srcu.ReadLock();
         try
         {
+            // Read the list inside the read section: a list read before it could name a notifier whose
+            // unregister has already finished its grace period.
+            var subscriptions = Volatile.Read(ref _subscriptions) ?? [];
             var refused = -1;
             for (var i = 0; i < subscriptions.Length; i++)
             {
@@ -147,9 +151,10 @@ public sealed partial class NotifierChain
 
             if (refused < 0)
             {
-                Interlocked.Increment(ref _openSections);
                 return true;
             }
+
+            Interlocked.Decrement(ref _openSections);
 
             _mm.Host.Count(HostCounter.RefusedStarts);
             // Unwind like mn_hlist_invalidate_range_start: the notifiers that did start get their end.
@@ -169,12 +174,6 @@ public sealed partial class NotifierChain
     /// <summary><c>mmu_notifier_invalidate_range_end</c>, after the PTEs of the range were changed.</summary>
     public void InvalidateRangeEnd(in NotifierRange range)
     {
-        var subscriptions = Volatile.Read(ref _subscriptions);
-        if (subscriptions is null)
-        {
-            return;
-        }
-
         if (Interlocked.Decrement(ref _openSections) < 0)
         {
             Interlocked.Increment(ref _openSections);
@@ -182,10 +181,15 @@ public sealed partial class NotifierChain
                 "invalidate_range_end without a matching start");
         }
 
+        if (Volatile.Read(ref _subscriptions) is null)
+        {
+            return;
+        }
+
         var idx = _srcu.ReadLock();
         try
         {
-            foreach (var s in subscriptions)
+            foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
                 s.Notifier.InvalidateRangeEnd(_mm, range);
             }
