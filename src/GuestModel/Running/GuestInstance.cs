@@ -101,6 +101,7 @@ public sealed class GuestInstance
             InvalidatePages = vm.InvalidatePages,
             SptesZapped = vm.SptesZapped,
             TlbFlushes = vm.TlbFlushes,
+            AgingTlbFlushes = vm.AgingTlbFlushes,
             TlbFlushWaitMicros = vm.FlushWait.TotalMicroseconds,
             RefusedStarts = vm.RefusedStarts,
             YoungCalls = vm.YoungCalls,

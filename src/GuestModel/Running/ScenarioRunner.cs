@@ -58,13 +58,12 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             thread.Join();
         }
 
-        var elapsed = clock.Elapsed;
         foreach (var problem in guests.SelectMany(g => g.EndOfRunProblems()))
         {
             host.Violations.Report(OracleViolations.ProtocolAtEnd, new AccessSite("runner", -1, 0), -1, problem);
         }
 
-        var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published);
+        // Tear down before summing up, so the releases this causes are in both the log and the summary.
         foreach (var guest in guests)
         {
             guest.Vm.Dispose();
@@ -74,6 +73,14 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             }
         }
 
+        var elapsed = clock.Elapsed;
+        foreach (var guest in guests)
+        {
+            // The last statistics event of a run carries its final counters (a log alone reproduces the summary).
+            sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize()));
+        }
+
+        var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published);
         sink.Publish(new ScenarioEndedEvent(scenario.Name, elapsed, summary));
         return summary;
     }

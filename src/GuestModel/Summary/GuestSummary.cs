@@ -18,6 +18,7 @@ public sealed record GuestSummary
     public long InvalidatePages { get; init; }
     public long SptesZapped { get; init; }
     public long TlbFlushes { get; init; }
+    public long AgingTlbFlushes { get; init; }
     public double TlbFlushWaitMicros { get; init; }
     public long RefusedStarts { get; init; }
     public long YoungCalls { get; init; }

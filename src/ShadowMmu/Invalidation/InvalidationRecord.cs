@@ -12,7 +12,8 @@ namespace Hypervisor.ShadowMmu.Invalidation;
 /// <param name="SptesZapped">Shadow entries actually removed.</param>
 /// <param name="VcpusFlushed">vCPUs in guest mode the TLB shootdown had to wait for.</param>
 /// <param name="Duration">Time spent in the callback, lock wait included.</param>
-/// <param name="SinglePage">True for a legacy <c>InvalidatePage</c>, false for a range start.</param>
+/// <param name="SinglePage">True for a legacy <c>InvalidatePage</c>, false for a range start or a release.</param>
+/// <param name="TlbFlushed">True if the callback shot down the vCPUs' TLBs.</param>
 public readonly record struct InvalidationRecord(
     string Guest,
     InvalidationCause Cause,
@@ -22,7 +23,8 @@ public readonly record struct InvalidationRecord(
     int SptesZapped,
     int VcpusFlushed,
     TimeSpan Duration,
-    bool SinglePage)
+    bool SinglePage,
+    bool TlbFlushed)
 {
     public ulong Pages => (End.Value - Start.Value) >> Hva.PageShift;
 }

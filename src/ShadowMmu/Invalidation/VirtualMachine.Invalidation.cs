@@ -31,7 +31,7 @@ public sealed partial class VirtualMachine
             return false;
         }
 
-        int zapped = 0, flushed = 0;
+        int zapped = 0, flushed = -1;
         try
         {
             var hit = false;
@@ -66,7 +66,7 @@ public sealed partial class VirtualMachine
         Stats.RangeStart(range.Cause, range.Event);
         Stats.Zapped(zapped);
         InvalidationObserver?.Invoke(new InvalidationRecord(Name, range.Cause, range.Event, range.Start, range.End,
-            zapped, flushed, Stopwatch.GetElapsedTime(t0), SinglePage: false));
+            zapped, Math.Max(flushed, 0), Stopwatch.GetElapsedTime(t0), SinglePage: false, TlbFlushed: flushed >= 0));
         return true;
     }
 
@@ -113,7 +113,7 @@ public sealed partial class VirtualMachine
     {
         var t0 = Stopwatch.GetTimestamp();
         var end = hva + Hva.PageSize;
-        int zapped = 0, flushed = 0;
+        int zapped = 0, flushed = -1;
         _mmuLock.EnterWriteLock();
         try
         {
@@ -139,7 +139,7 @@ public sealed partial class VirtualMachine
         Stats.InvalidatePage(cause);
         Stats.Zapped(zapped);
         InvalidationObserver?.Invoke(new InvalidationRecord(Name, cause, NotifierEvent.Clear, hva, end,
-            zapped, flushed, Stopwatch.GetElapsedTime(t0), SinglePage: true));
+            zapped, Math.Max(flushed, 0), Stopwatch.GetElapsedTime(t0), SinglePage: true, TlbFlushed: flushed >= 0));
     }
 
     /// <summary>
@@ -148,11 +148,12 @@ public sealed partial class VirtualMachine
     /// </summary>
     internal void OnRelease()
     {
+        var t0 = Stopwatch.GetTimestamp();
+        int zapped = 0, flushed = -1;
         _mmuLock.EnterWriteLock();
         try
         {
             _released = true;
-            var zapped = 0;
             foreach (var slot in _memslots)
             {
                 zapped += ZapGfnRange(slot.BaseGfn, slot.EndGfn);
@@ -160,10 +161,8 @@ public sealed partial class VirtualMachine
 
             if (zapped > 0)
             {
-                FlushRemoteTlbs();
+                flushed = FlushRemoteTlbs();
             }
-
-            Stats.Zapped(zapped);
         }
         finally
         {
@@ -171,6 +170,11 @@ public sealed partial class VirtualMachine
         }
 
         Stats.Released();
+        Stats.Zapped(zapped);
+        var all = _memslots.Length == 0 ? (Start: default(Hva), End: default(Hva))
+            : (Start: _memslots.Min(s => s.UserspaceAddress), End: _memslots.Max(s => s.EndHva));
+        InvalidationObserver?.Invoke(new InvalidationRecord(Name, InvalidationCause.Exit, NotifierEvent.Release, all.Start, all.End,
+            zapped, Math.Max(flushed, 0), Stopwatch.GetElapsedTime(t0), SinglePage: false, TlbFlushed: flushed >= 0));
     }
 
     private bool HitsMemslot(Hva start, Hva end)

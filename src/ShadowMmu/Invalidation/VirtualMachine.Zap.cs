@@ -83,7 +83,7 @@ public sealed partial class VirtualMachine
 
             if (young && flush)
             {
-                FlushRemoteTlbs();
+                FlushRemoteTlbs(aging: true);
             }
         }
         finally
@@ -126,7 +126,7 @@ public sealed partial class VirtualMachine
     /// until each vCPU seen in guest mode has left it once, the way an IPI with wait completes. A vCPU outside
     /// guest mode services the request before it next enters. Returns how many vCPUs had to be waited for.
     /// </summary>
-    private int FlushRemoteTlbs()
+    private int FlushRemoteTlbs(bool aging = false)
     {
         if ((Options.Mutations & ShadowMutations.NoTlbFlush) != 0)
         {
@@ -157,7 +157,7 @@ public sealed partial class VirtualMachine
             }
         }
 
-        Stats.Flushed(Stopwatch.GetTimestamp() - t0, waited);
+        Stats.Flushed(Stopwatch.GetTimestamp() - t0, waited, aging);
         return waited;
     }
 

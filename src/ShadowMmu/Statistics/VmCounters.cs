@@ -9,7 +9,11 @@ public sealed record VmCounters
     public long RangeEnds { get; init; }
     public long InvalidatePages { get; init; }
     public long SptesZapped { get; init; }
+    /// <summary>Remote TLB flushes done by invalidations and releases.</summary>
     public long TlbFlushes { get; init; }
+
+    /// <summary>Remote TLB flushes done by <c>clear_flush_young</c>.</summary>
+    public long AgingTlbFlushes { get; init; }
     public TimeSpan FlushWait { get; init; }
     public long VcpusFlushed { get; init; }
     public long RefusedStarts { get; init; }
@@ -19,6 +23,6 @@ public sealed record VmCounters
     public IReadOnlyDictionary<InvalidationCause, long> InvalidationsByCause { get; init; } = new Dictionary<InvalidationCause, long>();
     public IReadOnlyDictionary<NotifierEvent, long> InvalidationsByEvent { get; init; } = new Dictionary<NotifierEvent, long>();
 
-    /// <summary>Invalidations as the log counts them: range starts plus legacy single-page calls.</summary>
-    public long Invalidations => RangeStarts + InvalidatePages;
+    /// <summary>Invalidations as the log counts them: range starts, legacy single-page calls and releases.</summary>
+    public long Invalidations => RangeStarts + InvalidatePages + Releases;
 }

@@ -15,6 +15,7 @@ public sealed class VmStats
     private long _invalidatePages;
     private long _sptesZapped;
     private long _tlbFlushes;
+    private long _agingTlbFlushes;
     private long _flushWaitTicks;
     private long _vcpusFlushed;
     private long _refusedStarts;
@@ -40,9 +41,9 @@ public sealed class VmStats
 
     internal void Zapped(long sptes) => Interlocked.Add(ref _sptesZapped, sptes);
 
-    internal void Flushed(long waitTicks, int vcpus)
+    internal void Flushed(long waitTicks, int vcpus, bool aging)
     {
-        Interlocked.Increment(ref _tlbFlushes);
+        Interlocked.Increment(ref aging ? ref _agingTlbFlushes : ref _tlbFlushes);
         Interlocked.Add(ref _flushWaitTicks, waitTicks);
         Interlocked.Add(ref _vcpusFlushed, vcpus);
     }
@@ -58,7 +59,12 @@ public sealed class VmStats
         }
     }
 
-    internal void Released() => Interlocked.Increment(ref _releases);
+    internal void Released()
+    {
+        Interlocked.Increment(ref _releases);
+        Interlocked.Increment(ref _invalidationsByCause[(int)InvalidationCause.Exit]);
+        Interlocked.Increment(ref _invalidationsByEvent[(int)NotifierEvent.Release]);
+    }
 
     public VmCounters Snapshot() => new()
     {
@@ -67,6 +73,7 @@ public sealed class VmStats
         InvalidatePages = Interlocked.Read(ref _invalidatePages),
         SptesZapped = Interlocked.Read(ref _sptesZapped),
         TlbFlushes = Interlocked.Read(ref _tlbFlushes),
+        AgingTlbFlushes = Interlocked.Read(ref _agingTlbFlushes),
         FlushWait = TimeSpan.FromTicks(Interlocked.Read(ref _flushWaitTicks) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency),
         VcpusFlushed = Interlocked.Read(ref _vcpusFlushed),
         RefusedStarts = Interlocked.Read(ref _refusedStarts),

@@ -1,0 +1,69 @@
+using Hypervisor.GuestModel.Running;
+using Hypervisor.GuestModel.Scenarios;
+using Hypervisor.GuestModel.Summary;
+using NUnit.Framework;
+
+namespace Hypervisor.GuestModel.Tests.Running;
+
+/// <summary>
+/// The oracle's verdict is worth something only if it is silent on the correct protocol and fires on every broken
+/// variant. Both sides run race-hunt.yaml through the real runner.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public class MutationDetectionTests
+{
+    /// <summary>Variants the checkers catch within a few seconds of race-hunt.</summary>
+    private static readonly string[] QuickMutations =
+    [
+        "no-seq-check", "no-in-progress-check", "no-tlb-flush", "no-zap", "no-release", "unregister-without-wait",
+    ];
+
+    private static Scenario RaceHunt()
+    {
+        var result = ScenarioLoader.Default.LoadFile(Path.Combine(RepoPaths.ScenarioDirectory, "race-hunt.yaml"));
+        Assert.That(result.Errors, Is.Empty, "race-hunt.yaml loads");
+        return result.Scenario!;
+    }
+
+    private static RunSummary Run(string? mutation, TimeSpan duration, CancellationToken token) =>
+        new ScenarioRunner().Run(RaceHunt(), new RunOptions { Mutation = mutation, Duration = duration }, token);
+
+    [Test]
+    [CancelAfter(60_000)]
+    public void The_intact_protocol_runs_race_hunt_without_a_violation(CancellationToken token)
+    {
+        var summary = Run(null, TimeSpan.FromSeconds(6), token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Violations.Total, Is.Zero,
+                "no violation: " + string.Join("; ", summary.Violations.First.Select(f => $"{f.Kind}: {f.Detail}")));
+            Assert.That(summary.Totals.Faults, Is.GreaterThan(0), "the vCPUs faulted");
+            Assert.That(summary.Totals.FaultRetries, Is.GreaterThan(0), "races made faults retry");
+            Assert.That(summary.Totals.Invalidations, Is.GreaterThan(0), "the host invalidated");
+            Assert.That(summary.ExitCode, Is.Zero, "exit code 0 when clean");
+        });
+    }
+
+    [TestCaseSource(nameof(QuickMutations))]
+    [CancelAfter(60_000)]
+    public void A_broken_variant_is_caught_by_the_checkers(string mutation, CancellationToken token)
+    {
+        var summary = Run(mutation, TimeSpan.FromSeconds(4), token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Violations.Total, Is.GreaterThan(0), $"{mutation} must be caught");
+            Assert.That(summary.ExitCode, Is.EqualTo(1), "exit code 1 when violations were found");
+            Assert.That(summary.Mutation, Is.EqualTo(mutation), "the summary names the variant");
+        });
+    }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public void Sampling_the_sequence_after_gup_is_caught_on_a_longer_run(CancellationToken token)
+    {
+        // The window (an invalidation completing between gup and the late sample) is narrow: give it time.
+        var summary = Run("seq-after-gup", TimeSpan.FromSeconds(10), token);
+        Assert.That(summary.Violations.Total, Is.GreaterThan(0), "seq-after-gup must be caught");
+    }
+}
