@@ -24,8 +24,8 @@ public sealed record InvalidationEvent(string Scenario, TimeSpan Elapsed, string
 public sealed record RetryBurstEvent(string Scenario, TimeSpan Elapsed, string Guest, int Vcpu, long Retries, long Faults, TimeSpan Window)
     : SimulationEvent(Scenario, Elapsed);
 
-/// <summary>Periodic statistics of one guest (cumulative counters).</summary>
-public sealed record StatsEvent(string Scenario, TimeSpan Elapsed, GuestSummary Guest)
+/// <summary>Periodic statistics of one guest (cumulative counters); <paramref name="Final"/> marks the end-of-run ones.</summary>
+public sealed record StatsEvent(string Scenario, TimeSpan Elapsed, GuestSummary Guest, bool Final = false)
     : SimulationEvent(Scenario, Elapsed);
 
 /// <summary>A violation detected by the oracle or a protocol check.</summary>

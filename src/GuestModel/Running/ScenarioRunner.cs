@@ -77,7 +77,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         foreach (var guest in guests)
         {
             // The last statistics event of a run carries its final counters (a log alone reproduces the summary).
-            sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize()));
+            sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize(), Final: true));
         }
 
         var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published);
