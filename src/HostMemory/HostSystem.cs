@@ -14,6 +14,10 @@ public sealed class HostSystem
     private readonly System.Collections.Concurrent.ConcurrentQueue<FileObject> _files = new();
     private readonly StripedCounters _counters = new(Enum.GetValues<HostCounter>().Length);
 
+    // Guards _spaces: the address spaces that host-wide scanners (reclaim, aging, writeback, KSM, OOM) walk.
+    private readonly Lock _spacesLock = new();
+    private readonly List<AddressSpace> _spaces = [];
+
     public HostSystem(HostOptions options, TimeProvider? time = null)
     {
         Options = options;
@@ -36,8 +40,34 @@ public sealed class HostSystem
     public SwapDevice Swap { get; }
 
     /// <summary>Creates a process address space with one user (the VMM process itself).</summary>
-    public AddressSpace CreateAddressSpace(string name, NotifierProfile profile = NotifierProfile.Modern) =>
-        new(this, name, profile);
+    public AddressSpace CreateAddressSpace(string name, NotifierProfile profile = NotifierProfile.Modern)
+    {
+        var mm = new AddressSpace(this, name, profile);
+        Track(mm);
+        return mm;
+    }
+
+    /// <summary>
+    /// The address spaces that have not exited, in creation order (a snapshot). Host-wide scanners walk these
+    /// instead of keeping a reverse map per frame (the kernel's <c>mmlist</c>).
+    /// </summary>
+    public IReadOnlyList<AddressSpace> LiveAddressSpaces()
+    {
+        lock (_spacesLock)
+        {
+            _spaces.RemoveAll(mm => mm.IsDead);
+            return [.. _spaces];
+        }
+    }
+
+    /// <summary>Makes a fully built address space visible to the host-wide scanners (create, and fork once done).</summary>
+    internal void Track(AddressSpace mm)
+    {
+        lock (_spacesLock)
+        {
+            _spaces.Add(mm);
+        }
+    }
 
     /// <summary>Creates a file of <paramref name="pages"/> zero pages, or an anonymous shared-memory object.</summary>
     public FileObject CreateFile(string name, long pages, bool shmem = false)

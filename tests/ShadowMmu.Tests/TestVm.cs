@@ -18,14 +18,15 @@ internal sealed class TestVm : IDisposable
         bool readOnlySlot = false,
         Action<Gfn>? afterGup = null,
         Action<AddressSpace>? beforeVm = null,
-        HostMutations hostMutations = HostMutations.None)
+        HostMutations hostMutations = HostMutations.None,
+        ulong guestPages = GuestPages)
     {
-        Host = new HostSystem(new HostOptions { RamBytes = 64L << 20, SwapBytes = 16L << 20, Mutations = hostMutations });
+        Host = new HostSystem(new HostOptions { RamBytes = Math.Max(64L << 20, (long)guestPages * 2 * 4096), SwapBytes = 16L << 20, Mutations = hostMutations });
         Mm = Host.CreateAddressSpace("vmm", profile);
-        var file = backing is VmaKind.FilePrivate or VmaKind.FileShared ? Host.CreateFile("disk", (long)GuestPages) : null;
-        Base = Mm.Mmap(GuestPages * Hva.PageSize, backing, Protection.ReadWrite, file);
+        var file = backing is VmaKind.FilePrivate or VmaKind.FileShared ? Host.CreateFile("disk", (long)guestPages) : null;
+        Base = Mm.Mmap(guestPages * Hva.PageSize, backing, Protection.ReadWrite, file);
         beforeVm?.Invoke(Mm);
-        Vm = new VirtualMachine("guest", Mm, [new Memslot(0, 0, GuestPages, Base, readOnlySlot)],
+        Vm = new VirtualMachine("guest", Mm, [new Memslot(0, 0, guestPages, Base, readOnlySlot)],
             new VmOptions { Vcpus = vcpus, Mutations = mutations, AfterGetUserPages = afterGup });
     }
 

@@ -20,9 +20,21 @@ public sealed partial class AddressSpace
             return HostStatus.AccessDenied;
         }
 
+        if (_oomReaped)
+        {
+            return HostStatus.Dead; // check_stable_address_space: the OOM reaper took this space's memory
+        }
+
         var table = PageTable.GetOrCreate(vpn);
         var i = PageTable.PteIndex(vpn);
         var pte = Volatile.Read(ref table.Slots[i]);
+        if (Pte.IsMigration(pte))
+        {
+            // migration_entry_wait: reclaim or migration is moving this page; let it finish, then walk again.
+            Thread.Yield();
+            return HostStatus.Ok;
+        }
+
         if (Pte.IsNone(pte))
         {
             return vma.File is null ? AnonymousFault(table, i, write) : FileFault(vma, vpn, table, i, write);
@@ -227,6 +239,11 @@ public sealed partial class AddressSpace
         }
 
         Host.Count(HostCounter.CowFaults);
+        if (!old.IsZeroPage && (Memory.Flags(old) & FrameFlags.Ksm) != 0)
+        {
+            Host.Count(HostCounter.KsmUnmerges); // a write broke a KSM merge (break_ksm by COW)
+        }
+
         var refs = old.IsZeroPage ? 1 : 2; // our extra reference, plus the removed mapping's
         if (modern)
         {

@@ -81,6 +81,7 @@ public sealed partial class AddressSpace
         }
 
         Host.Count(HostCounter.Forks);
+        Host.Track(child); // only now: the scanners must not see the child's tables while they are being copied
         return child;
     }
 

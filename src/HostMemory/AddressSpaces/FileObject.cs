@@ -11,7 +11,7 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 /// for the parts that are touched. A shared-memory object (<see cref="IsShmem"/>) has no backing store: its
 /// pages live only in the cache.
 /// </remarks>
-public sealed class FileObject
+public sealed partial class FileObject
 {
     private const int ChunkShift = 16;
     private const int ChunkSize = 1 << ChunkShift;

@@ -65,8 +65,12 @@ public sealed partial class NotifierChain
 
             lock (_updateLock)
             {
-                var remaining = _subscriptions!.Where(s => !ReferenceEquals(s, subscription)).ToArray();
-                Volatile.Write(ref _subscriptions, remaining.Length == 0 ? null : remaining);
+                // Exit's release may have emptied the list meanwhile; the grace period below is still owed.
+                if (_subscriptions is { } current)
+                {
+                    var remaining = current.Where(s => !ReferenceEquals(s, subscription)).ToArray();
+                    Volatile.Write(ref _subscriptions, remaining.Length == 0 ? null : remaining);
+                }
             }
         }
 

@@ -2,9 +2,14 @@ namespace Hypervisor.HostMemory.PageTables;
 
 /// <summary>
 /// Bits of a host page-table entry, a packed <c>ulong</c>:
-/// bit 0 present, 1 writable, 2 dirty, 3 accessed, 4 swap entry (not present); bits 12..51 the pfn, or for a
-/// swap entry the swap slot. Zero is an empty entry (<c>pte_none</c>).
+/// bit 0 present, 1 writable, 2 dirty, 3 accessed, 4 swap entry (not present), 5 migration entry (not present);
+/// bits 12..51 the pfn, or for a swap entry the swap slot. Zero is an empty entry (<c>pte_none</c>).
 /// </summary>
+/// <remarks>
+/// A migration entry stands in for a page that reclaim or migration is moving: it keeps the pfn and the old
+/// writable/dirty/accessed bits, is not present, and a fault on it waits and walks again
+/// (<c>migration_entry_wait</c>).
+/// </remarks>
 public static class Pte
 {
     public const ulong Present = 1UL << 0;
@@ -12,6 +17,7 @@ public static class Pte
     public const ulong Dirty = 1UL << 2;
     public const ulong Accessed = 1UL << 3;
     public const ulong Swap = 1UL << 4;
+    public const ulong Migration = 1UL << 5;
     public const int FrameShift = 12;
     public const ulong FrameMask = ((1UL << 40) - 1) << FrameShift;
 
@@ -30,4 +36,9 @@ public static class Pte
     public static ulong Make(Pfn pfn, ulong bits) => ((ulong)pfn.Value << FrameShift) | Present | bits;
 
     public static ulong MakeSwap(int slot) => ((ulong)slot << FrameShift) | Swap;
+
+    public static bool IsMigration(ulong pte) => (pte & Migration) != 0;
+
+    /// <summary>A migration entry for the present <paramref name="pte"/>: same pfn and bits, not present.</summary>
+    public static ulong MakeMigration(ulong pte) => (pte & ~Present) | Migration;
 }

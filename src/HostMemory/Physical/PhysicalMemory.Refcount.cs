@@ -8,11 +8,22 @@ public sealed partial class PhysicalMemory
     /// <summary><c>get_page</c>: takes a reference on a frame the caller knows to be live.</summary>
     public void Get(Pfn pfn)
     {
-        var state = Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneRef);
-        if ((state & FrameState.FlagBits(FrameFlags.Free)) != 0)
+        // A compare-exchange, not an add: on a free frame the low bits are the free-list link, which an add
+        // would corrupt (and could carry into the flags).
+        ref var state = ref _frames[pfn.Value].State;
+        while (true)
         {
-            Interlocked.Add(ref _frames[pfn.Value].State, unchecked(0UL - FrameState.OneRef));
-            ReportUseAfterFree(pfn, new AccessSite("get_page", -1, 0), "referenced");
+            var old = Volatile.Read(ref state);
+            if ((old & FrameState.FlagBits(FrameFlags.Free)) != 0)
+            {
+                ReportUseAfterFree(pfn, new AccessSite("get_page", -1, 0), "referenced");
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref state, old + FrameState.OneRef, old) == old)
+            {
+                return;
+            }
         }
     }
 

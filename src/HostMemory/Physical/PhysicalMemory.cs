@@ -55,6 +55,15 @@ public sealed partial class PhysicalMemory
     /// </summary>
     public Func<bool>? DirectReclaim { get; set; }
 
+    /// <summary>Free frames below which an allocation calls <see cref="LowMemory"/> (kswapd's low watermark).</summary>
+    public int LowWatermark { get; set; }
+
+    /// <summary>
+    /// Called after an allocation that left fewer than <see cref="LowWatermark"/> frames free (it wakes kswapd).
+    /// Runs on the allocating thread with no lock held; must be cheap and must not block.
+    /// </summary>
+    public Action? LowMemory { get; set; }
+
     /// <summary>
     /// Allocates a frame with one reference, no mappings, the given flags and content. Returns false when the
     /// host is out of memory (after direct reclaim, if one is installed, could not help).
@@ -73,6 +82,11 @@ public sealed partial class PhysicalMemory
             frame.Content = content;
             Volatile.Write(ref frame.State, FrameState.Make(1, 0, flags));
             pfn = new Pfn(index);
+            if (Volatile.Read(ref _freeCount) < LowWatermark)
+            {
+                LowMemory?.Invoke();
+            }
+
             return true;
         }
 

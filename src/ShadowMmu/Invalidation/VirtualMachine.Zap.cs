@@ -153,7 +153,7 @@ public sealed partial class VirtualMachine
             // Named wait: the IPI acknowledgement (the vCPU leaves guest mode at its next access).
             while (vcpu.ModeSequence == seen)
             {
-                spin.SpinOnce(sleep1Threshold: 30);
+                spin.SpinOnce(sleep1Threshold: -1); // yield, never sleep: the vCPU we wait for may need this core
             }
         }
 

@@ -1,0 +1,39 @@
+using System.Collections.ObjectModel;
+using Hypervisor.HostMemory.AddressSpaces;
+
+namespace Hypervisor.GuestModel.Scenarios;
+
+/// <summary>One virtual machine of a scenario (an entry of <c>guests</c>).</summary>
+public sealed record GuestSpec
+{
+    /// <summary>Largest accepted <see cref="Vcpus"/>.</summary>
+    public const int MaxVcpus = 64;
+
+    /// <summary>Unique name, <c>[a-z0-9-]+</c>; used in logs and by activities.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Guest-physical memory in bytes, a positive multiple of the page size.</summary>
+    public required long Memory { get; init; }
+
+    /// <summary>Number of vCPU threads, 1 to <see cref="MaxVcpus"/>.</summary>
+    public required int Vcpus { get; init; }
+
+    /// <summary>What backs guest memory in the VMM process unless a memslot overrides it.</summary>
+    public VmaKind Backing { get; init; } = VmaKind.AnonymousPrivate;
+
+    /// <summary>The memory slots, sorted by base; the loader supplies one read-write slot over all memory by default.</summary>
+    public required IReadOnlyList<MemslotSpec> Memslots { get; init; }
+
+    /// <summary>The workload of every vCPU without an entry in <see cref="VcpuWorkloads"/>.</summary>
+    public required WorkloadSpec Workload { get; init; }
+
+    /// <summary>Per-vCPU workloads that replace <see cref="Workload"/> entirely (keyed by vCPU index).</summary>
+    public IReadOnlyDictionary<int, WorkloadSpec> VcpuWorkloads { get; init; } = ReadOnlyDictionary<int, WorkloadSpec>.Empty;
+
+    /// <summary>Guest memory in pages.</summary>
+    public long Pages => Memory / ScenarioUnits.PageSize;
+
+    /// <summary>The workload vCPU <paramref name="vcpu"/> runs: its override, else the guest's workload.</summary>
+    public WorkloadSpec WorkloadFor(int vcpu) =>
+        VcpuWorkloads.TryGetValue(vcpu, out var workload) ? workload : Workload;
+}

@@ -1,0 +1,185 @@
+using Hypervisor.HostMemory.AddressSpaces;
+
+namespace Hypervisor.GuestModel.Scenarios;
+
+/// <summary>Guests, their memory slots and per-vCPU workloads.</summary>
+public sealed partial class ScenarioLoader
+{
+    private static List<GuestSpec> ReadGuests(ParameterReader reader, HostSpec? host)
+    {
+        var guests = new List<GuestSpec>();
+        var before = reader.ErrorCount;
+        var readers = reader.MappingList("guests");
+        if (readers is null)
+        {
+            if (!reader.Has("guests"))
+            {
+                reader.Error("guests", "missing required field (a scenario needs at least one guest)");
+            }
+
+            return guests;
+        }
+
+        if (readers.Count == 0 && reader.ErrorCount == before)
+        {
+            reader.Error("guests", "expected at least one guest, got an empty list");
+        }
+
+        var firstLineOfName = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var guestReader in readers)
+        {
+            var guest = ReadGuest(guestReader);
+            if (guest.Name.Length > 0 && !firstLineOfName.TryAdd(guest.Name, guestReader.Line))
+            {
+                guestReader.Error("name", $"duplicate guest name \"{guest.Name}\" (first defined at line {firstLineOfName[guest.Name]})");
+            }
+
+            guests.Add(guest);
+        }
+
+        var total = guests.Sum(g => g.Memory);
+        if (host is not null && total > host.Ram + host.Swap)
+        {
+            reader.Error("guests", $"expected guest memory the host can back, got {ScenarioUnits.FormatSize(total)} in total " +
+                $"(sum over {guests.Count} guests) but host ram {ScenarioUnits.FormatSize(host.Ram)} + swap " +
+                $"{ScenarioUnits.FormatSize(host.Swap)} = {ScenarioUnits.FormatSize(host.Ram + host.Swap)}");
+        }
+
+        return guests;
+    }
+
+    private static GuestSpec ReadGuest(ParameterReader reader)
+    {
+        var name = reader.RequiredName("name");
+        var memory = reader.RequiredSize("memory", SizeRules.PositivePages);
+        var vcpus = reader.RequiredInt("vcpus", 1, GuestSpec.MaxVcpus);
+        var backing = reader.Enum("backing", VmaKind.AnonymousPrivate);
+        var memslots = ReadMemslots(reader, memory, backing);
+        var workload = ReadWorkload(reader.Mapping("workload"), memory);
+        var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
+        reader.ReportUnknownKeys(ScenarioFields.Guest);
+        return new GuestSpec
+        {
+            Name = name,
+            Memory = memory,
+            Vcpus = vcpus,
+            Backing = backing,
+            Memslots = memslots,
+            Workload = workload,
+            VcpuWorkloads = vcpuWorkloads.AsReadOnly(),
+        };
+    }
+
+    /// <summary>The slots of a guest, sorted by base; a guest memory of 0 (invalid, already reported) skips the range checks.</summary>
+    private static IReadOnlyList<MemslotSpec> ReadMemslots(ParameterReader guest, long memory, VmaKind backing)
+    {
+        var before = guest.ErrorCount;
+        var readers = guest.MappingList("memslots");
+        if (readers is null)
+        {
+            return guest.Has("memslots") || memory == 0 ? [] : [new MemslotSpec { Base = 0, Size = memory, Backing = backing }];
+        }
+
+        if (readers.Count == 0 && guest.ErrorCount == before)
+        {
+            guest.Error("memslots", "expected at least one memslot (omit memslots for one slot over all memory), got an empty list");
+        }
+
+        var valid = new List<(MemslotSpec Slot, ParameterReader Reader, int Index)>();
+        for (var i = 0; i < readers.Count; i++)
+        {
+            var reader = readers[i];
+            var slotErrors = reader.ErrorCount;
+            var slot = new MemslotSpec
+            {
+                Base = reader.OptionalSize("base", SizeRules.PageAligned) ?? RequiredMissing(reader, "base"),
+                Size = reader.RequiredSize("size", SizeRules.PositivePages),
+                ReadOnly = reader.Bool("readOnly", false),
+                Backing = reader.Enum("backing", backing),
+            };
+            reader.ReportUnknownKeys(ScenarioFields.Memslot);
+            if (reader.ErrorCount != slotErrors || memory == 0)
+            {
+                continue;
+            }
+
+            if (slot.Base >= memory)
+            {
+                reader.Error("base", $"expected a base inside guest memory of {ScenarioUnits.FormatSize(memory)}, got {ScenarioUnits.FormatSize(slot.Base)}");
+            }
+            else if (slot.End > memory)
+            {
+                reader.Error("size", $"expected the slot to end inside guest memory of {ScenarioUnits.FormatSize(memory)}, " +
+                    $"got base {ScenarioUnits.FormatSize(slot.Base)} + size {ScenarioUnits.FormatSize(slot.Size)} = {ScenarioUnits.FormatSize(slot.End)}");
+            }
+            else
+            {
+                valid.Add((slot, reader, i));
+            }
+        }
+
+        ReportOverlaps(valid);
+        return [.. valid.Select(v => v.Slot).OrderBy(s => s.Base)];
+    }
+
+    /// <summary>Reports each slot that overlaps one defined before it in the file, naming that one.</summary>
+    private static void ReportOverlaps(List<(MemslotSpec Slot, ParameterReader Reader, int Index)> slots)
+    {
+        for (var later = 1; later < slots.Count; later++)
+        {
+            for (var earlier = 0; earlier < later; earlier++)
+            {
+                var (a, b) = (slots[earlier].Slot, slots[later].Slot);
+                if (a.Base < b.End && b.Base < a.End)
+                {
+                    slots[later].Reader.Error(
+                        $"expected memslots that do not overlap, got [{ScenarioUnits.FormatSize(b.Base)}, {ScenarioUnits.FormatSize(b.End)}) " +
+                        $"overlapping memslots[{slots[earlier].Index}] [{ScenarioUnits.FormatSize(a.Base)}, {ScenarioUnits.FormatSize(a.End)})");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static Dictionary<int, WorkloadSpec> ReadVcpuWorkloads(ParameterReader guest, int vcpus, long memory)
+    {
+        var overrides = new Dictionary<int, WorkloadSpec>();
+        var firstLine = new Dictionary<int, int>();
+        foreach (var reader in guest.MappingList("vcpuWorkloads") ?? [])
+        {
+            var before = reader.ErrorCount;
+            var vcpu = reader.RequiredInt("vcpu", 0);
+            var workload = ReadWorkload(reader.Mapping("workload", required: true), memory);
+            reader.ReportUnknownKeys(ScenarioFields.VcpuWorkload);
+            if (reader.ErrorCount != before)
+            {
+                continue;
+            }
+
+            if (vcpu >= vcpus)
+            {
+                reader.Error("vcpu", $"expected a vCPU index below vcpus ({vcpus}), got {vcpu}");
+            }
+            else if (!firstLine.TryAdd(vcpu, reader.Line))
+            {
+                reader.Error("vcpu", $"duplicate override for vCPU {vcpu} (first at line {firstLine[vcpu]})");
+            }
+            else
+            {
+                overrides.Add(vcpu, workload);
+            }
+        }
+
+        return overrides;
+    }
+
+    private static long RequiredMissing(ParameterReader reader, string key)
+    {
+        if (!reader.Has(key))
+        {
+            reader.Error(key, "missing required field");
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text.RegularExpressions;
+using Hypervisor.HostMemory.Notifiers;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Hypervisor.GuestModel.Scenarios;
+
+/// <summary>
+/// Reads scenario files (YAML, camelCase keys) into validated <see cref="Scenario"/>s. Every problem, including a YAML
+/// syntax error or a missing file, comes back as a positioned <see cref="ScenarioError"/> in the result; nothing
+/// throws for bad input. All errors of a file are reported at once, in file order.
+/// </summary>
+public sealed partial class ScenarioLoader
+{
+    private readonly ActivityKindRegistry _registry;
+
+    /// <summary>A loader that knows the built-in activity kinds (<see cref="ActivityKindRegistry.CreateDefault"/>).</summary>
+    public ScenarioLoader()
+        : this(ActivityKindRegistry.CreateDefault())
+    {
+    }
+
+    /// <summary>A loader that knows the kinds of <paramref name="registry"/> (looked up at each load).</summary>
+    public ScenarioLoader(ActivityKindRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        _registry = registry;
+    }
+
+    /// <summary>A shared loader with the built-in activity kinds.</summary>
+    public static ScenarioLoader Default { get; } = new();
+
+    /// <summary>Reads and validates the scenario file at <paramref name="path"/>; errors carry the path as given.</summary>
+    public ScenarioLoadResult LoadFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var errors = new ScenarioErrorSink(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            errors.AddFileError("file not found");
+            return ScenarioLoadResult.Failure(errors.Sorted());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            errors.AddFileError($"cannot read the file: {e.Message}");
+            return ScenarioLoadResult.Failure(errors.Sorted());
+        }
+
+        return LoadText(text, path);
+    }
+
+    /// <summary>Reads and validates scenario text; <paramref name="displayName"/> names it in errors (a path, "&lt;stdin&gt;").</summary>
+    public ScenarioLoadResult LoadText(string text, string displayName)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(displayName);
+        var errors = new ScenarioErrorSink(displayName);
+        var root = ParseYaml(text, errors);
+        if (root is null)
+        {
+            return ScenarioLoadResult.Failure(errors.Sorted());
+        }
+
+        var scenario = ReadScenario(new ParameterReader(root, string.Empty, errors)) with { Source = displayName };
+        return errors.Count == 0 ? ScenarioLoadResult.Success(scenario) : ScenarioLoadResult.Failure(errors.Sorted());
+    }
+
+    /// <summary>The document's root mapping, or <see langword="null"/> with the reason reported.</summary>
+    private static YamlMappingNode? ParseYaml(string text, ScenarioErrorSink errors)
+    {
+        var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text));
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            errors.Add(e.Start, string.Empty, $"YAML syntax error: {PositionPrefix().Replace(e.Message, string.Empty)}");
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner gives up this way (without a position) on some truncated input, such as a flow
+            // collection never closed; where it stopped is the best position there is.
+            errors.Add(scanner.CurrentPosition, string.Empty, "YAML syntax error: unexpected end of the document (an unclosed [ or {?)");
+            return null;
+        }
+
+        var documents = stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "" }).ToList();
+        if (documents.Count == 0)
+        {
+            errors.AddFileError("the file is empty; a scenario needs at least name, host and guests");
+            return null;
+        }
+
+        if (documents.Count > 1)
+        {
+            errors.Add(documents[1].RootNode.Start, string.Empty, $"expected one YAML document, got {documents.Count}");
+            return null;
+        }
+
+        if (documents[0].RootNode is not YamlMappingNode root)
+        {
+            errors.Add(documents[0].RootNode.Start, string.Empty,
+                $"expected a mapping of scenario fields, got {ParameterReader.Describe(documents[0].RootNode)}");
+            return null;
+        }
+
+        return root;
+    }
+
+    private Scenario ReadScenario(ParameterReader reader)
+    {
+        var name = reader.RequiredName("name");
+        var description = reader.OptionalString("description");
+        var seed = reader.UInt64("seed", Scenario.DefaultSeed);
+        var duration = reader.OptionalDuration("duration", positive: true);
+        var accessBudget = reader.OptionalLong("accessBudget", min: 1);
+        var statsInterval = reader.Duration("statsInterval", Scenario.DefaultStatsInterval, positive: true);
+        var restart = reader.Enum("restart", RestartPolicy.Never);
+        var host = ReadHost(reader.Mapping("host", required: true));
+        var guests = ReadGuests(reader, host);
+        var activities = ReadActivities(reader, host, guests);
+        reader.ReportUnknownKeys(ScenarioFields.TopLevel);
+
+        return new Scenario
+        {
+            Name = name,
+            Description = description,
+            Seed = seed,
+            Duration = duration ?? (accessBudget is null ? Scenario.DefaultDuration : null),
+            AccessBudget = accessBudget,
+            StatsInterval = statsInterval,
+            Restart = restart,
+            Host = host ?? new HostSpec { Ram = 0 },
+            Guests = [.. guests],
+            Activities = [.. activities],
+        };
+    }
+
+    private static HostSpec? ReadHost(ParameterReader? reader)
+    {
+        if (reader is null)
+        {
+            return null;
+        }
+
+        var before = reader.ErrorCount;
+        var host = new HostSpec
+        {
+            Ram = reader.RequiredSize("ram", SizeRules.PositivePages),
+            Swap = reader.Size("swap", 0, SizeRules.PageAligned),
+            NotifierProfile = reader.Enum("notifierProfile", NotifierProfile.Modern),
+        };
+        reader.ReportUnknownKeys(ScenarioFields.Host);
+        return reader.ErrorCount == before ? host : null;
+    }
+
+    /// <summary>Matches the "(Line: 3, Col: 5, Idx: 20) - (Line: 3, Col: 6, Idx: 21): " prefix of YamlDotNet messages.</summary>
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ", RegexOptions.CultureInvariant)]
+    private static partial Regex PositionPrefix();
+}

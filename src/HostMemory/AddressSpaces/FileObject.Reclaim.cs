@@ -1,0 +1,84 @@
+using Hypervisor.HostMemory.Physical;
+
+namespace Hypervisor.HostMemory.AddressSpaces;
+
+/// <summary>
+/// The page-cache operations of reclaim, writeback and migration: look up without reading in
+/// (<c>find_get_page</c>), walk the cached pages, and remove or replace a page only while nobody else holds a
+/// reference to it (<c>folio_ref_freeze</c> under the <c>i_pages</c> lock in <c>__remove_mapping</c> and
+/// <c>folio_migrate_mapping</c>).
+/// </summary>
+public sealed partial class FileObject
+{
+    /// <summary>
+    /// <c>find_get_page</c>: the cached frame of page <paramref name="index"/> with one reference for the caller,
+    /// or false if the page is not cached. Never reads the page in.
+    /// </summary>
+    internal bool TryGetCached(long index, PhysicalMemory memory, out Pfn pfn)
+    {
+        lock (_cacheLock)
+        {
+            if (CachedPage(index) is { } cached)
+            {
+                memory.Get(cached);
+                pfn = cached;
+                return true;
+            }
+        }
+
+        pfn = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The first cached page at or after <paramref name="from"/>, or -1. Skips untouched chunks whole, so walking a
+    /// large, sparsely cached file costs little. A racy snapshot: take a reference with
+    /// <see cref="TryGetCached"/> before using the frame.
+    /// </summary>
+    internal long NextCached(long from)
+    {
+        for (var index = Math.Max(from, 0); index < Pages;)
+        {
+            var chunk = Volatile.Read(ref _cache[index >> ChunkShift]);
+            if (chunk is null)
+            {
+                index = ((index >> ChunkShift) + 1) << ChunkShift;
+                continue;
+            }
+
+            var end = Math.Min(((index >> ChunkShift) + 1) << ChunkShift, Pages);
+            for (; index < end; index++)
+            {
+                if (Volatile.Read(ref chunk[index & (ChunkSize - 1)]) != 0)
+                {
+                    return index;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Replaces (migration) or removes (reclaim; <paramref name="replacement"/> = null) the cached frame of page
+    /// <paramref name="index"/>, but only if it is still <paramref name="expected"/> and its reference count is
+    /// exactly <paramref name="expectedRefs"/>. New references to a cached page are only taken under the cache
+    /// lock (a page no PTE maps can only be found through the cache), so the check cannot race with a new user.
+    /// On success the cache's reference on <paramref name="expected"/> passes to the caller, and the caller's
+    /// reference on <paramref name="replacement"/> passes to the cache.
+    /// </summary>
+    internal bool TryFreezeAndReplace(long index, Pfn expected, Pfn? replacement, PhysicalMemory memory, int expectedRefs)
+    {
+        lock (_cacheLock)
+        {
+            var chunk = _cache[index >> ChunkShift];
+            if (chunk is null || chunk[index & (ChunkSize - 1)] != expected.Value || memory.RefCount(expected) != expectedRefs)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref chunk[index & (ChunkSize - 1)], replacement?.Value ?? 0);
+            return true;
+        }
+    }
+}
