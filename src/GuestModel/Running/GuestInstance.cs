@@ -15,6 +15,9 @@ namespace Hypervisor.GuestModel.Running;
 /// </summary>
 public sealed class GuestInstance
 {
+    /// <summary>One fault in this many is preempted inside its window (see <see cref="VmOptions.PreemptInFaultWindowEvery"/>).</summary>
+    public const int PreemptionRate = 8;
+
     private readonly SlotLayout[] _slots;
 
     public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations)
@@ -36,7 +39,7 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate });
         Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
     }
 

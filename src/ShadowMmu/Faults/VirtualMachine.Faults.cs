@@ -34,9 +34,9 @@ public sealed partial class VirtualMachine
         long mmuSeq = 0;
         if ((mutations & ShadowMutations.SeqAfterGup) == 0)
         {
-            // fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(): the sample must precede the host walk.
+            // fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(): the sample must precede the host walk. An
+            // acquire load orders every later load after it, which is all smp_rmb promises.
             mmuSeq = Volatile.Read(ref _invalidateSeq);
-            Interlocked.MemoryBarrier();
         }
 
         var gup = AddressSpace.GetUserPages(hva, write);
@@ -48,20 +48,25 @@ public sealed partial class VirtualMachine
 
         stats.GupReferencesTaken++;
         Options.AfterGetUserPages?.Invoke(new Gfn(gfn));
+        if (Options.PreemptInFaultWindowEvery > 0 && stats.Faults % Options.PreemptInFaultWindowEvery == 0)
+        {
+            Thread.Yield();
+        }
+
         if ((mutations & ShadowMutations.SeqAfterGup) != 0)
         {
             mmuSeq = Volatile.Read(ref _invalidateSeq);
         }
 
         FaultOutcome outcome;
-        _mmuLock.EnterReadLock();
+        _mmuLock.EnterRead();
         try
         {
             outcome = InstallUnderLock(vcpu, slot, gfn, hva, gup, write, mmuSeq);
         }
         finally
         {
-            _mmuLock.ExitReadLock();
+            _mmuLock.ExitRead();
         }
 
         // kvm_release_pfn_clean: the reference gup took is dropped whatever happened.

@@ -23,9 +23,9 @@ public sealed partial class VirtualMachine
         var t0 = Stopwatch.GetTimestamp();
         if (range.Blockable)
         {
-            _mmuLock.EnterWriteLock();
+            _mmuLock.EnterWrite();
         }
-        else if (!_mmuLock.TryEnterWriteLock(0))
+        else if (!_mmuLock.TryEnterWrite())
         {
             Stats.Refused();
             return false;
@@ -60,7 +60,7 @@ public sealed partial class VirtualMachine
         }
         finally
         {
-            _mmuLock.ExitWriteLock();
+            _mmuLock.ExitWrite();
         }
 
         Stats.RangeStart(range.Cause, range.Event);
@@ -73,7 +73,7 @@ public sealed partial class VirtualMachine
     /// <summary><c>kvm_mmu_notifier_invalidate_range_end</c>: seq++ before in-progress-- (the pair lockless readers rely on).</summary>
     internal void OnInvalidateRangeEnd(in NotifierRange range)
     {
-        _mmuLock.EnterWriteLock();
+        _mmuLock.EnterWrite();
         try
         {
             if (HitsMemslot(range.Start, range.End))
@@ -99,7 +99,7 @@ public sealed partial class VirtualMachine
         }
         finally
         {
-            _mmuLock.ExitWriteLock();
+            _mmuLock.ExitWrite();
         }
 
         Stats.RangeEnd();
@@ -114,7 +114,7 @@ public sealed partial class VirtualMachine
         var t0 = Stopwatch.GetTimestamp();
         var end = hva + Hva.PageSize;
         int zapped = 0, flushed = -1;
-        _mmuLock.EnterWriteLock();
+        _mmuLock.EnterWrite();
         try
         {
             Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
@@ -133,7 +133,7 @@ public sealed partial class VirtualMachine
         }
         finally
         {
-            _mmuLock.ExitWriteLock();
+            _mmuLock.ExitWrite();
         }
 
         Stats.InvalidatePage(cause);
@@ -150,7 +150,7 @@ public sealed partial class VirtualMachine
     {
         var t0 = Stopwatch.GetTimestamp();
         int zapped = 0, flushed = -1;
-        _mmuLock.EnterWriteLock();
+        _mmuLock.EnterWrite();
         try
         {
             _released = true;
@@ -166,7 +166,7 @@ public sealed partial class VirtualMachine
         }
         finally
         {
-            _mmuLock.ExitWriteLock();
+            _mmuLock.ExitWrite();
         }
 
         Stats.Released();

@@ -27,29 +27,43 @@ public sealed partial class VirtualMachine
             var entries = leaf.Entries;
             for (var i = from; i < to; i++)
             {
-                if (!Spte.IsPresent(Volatile.Read(ref entries[i])))
-                {
-                    continue;
-                }
-
-                var old = Interlocked.Exchange(ref entries[i], 0UL);
+                var old = Volatile.Read(ref entries[i]);
                 if (!Spte.IsPresent(old))
                 {
                     continue;
                 }
 
-                s.Zapped++;
-                var pfn = Spte.PfnOf(old);
-                if ((old & Spte.Accessed) != 0 && (s.Mutations & ShadowMutations.NoYoungPropagation) == 0
-                    && (s.Memory.Flags(pfn) & FrameFlags.Referenced) == 0)
+                // A vCPU only ever adds A or D, by compare-exchange on the value it walked. With both set nothing
+                // can change under us and a plain store is exact; otherwise exchange so a late bit is not lost.
+                if ((old & (Spte.Accessed | Spte.Dirty)) == (Spte.Accessed | Spte.Dirty))
                 {
-                    s.Memory.MarkAccessed(pfn);
+                    Volatile.Write(ref entries[i], 0UL);
+                }
+                else
+                {
+                    old = Interlocked.Exchange(ref entries[i], 0UL);
+                    if (!Spte.IsPresent(old))
+                    {
+                        continue;
+                    }
                 }
 
-                if ((old & Spte.Dirty) != 0 && (s.Mutations & ShadowMutations.NoDirtyPropagation) == 0
-                    && (s.Memory.Flags(pfn) & FrameFlags.Dirty) == 0)
+                s.Zapped++;
+                var flags = FrameFlags.None;
+                if ((old & Spte.Accessed) != 0 && (s.Mutations & ShadowMutations.NoYoungPropagation) == 0)
                 {
-                    s.Memory.MarkDirty(pfn);
+                    flags |= FrameFlags.Referenced;
+                }
+
+                if ((old & Spte.Dirty) != 0 && (s.Mutations & ShadowMutations.NoDirtyPropagation) == 0)
+                {
+                    flags |= FrameFlags.Dirty;
+                }
+
+                var pfn = Spte.PfnOf(old);
+                if (flags != FrameFlags.None && (s.Memory.Flags(pfn) & flags) != flags)
+                {
+                    s.Memory.SetFlags(pfn, flags); // kvm_set_pfn_accessed / kvm_set_pfn_dirty, one atomic
                 }
             }
         });
@@ -70,7 +84,7 @@ public sealed partial class VirtualMachine
         }
 
         var young = false;
-        _mmuLock.EnterReadLock();
+        _mmuLock.EnterRead();
         try
         {
             foreach (var slot in _memslots)
@@ -88,7 +102,7 @@ public sealed partial class VirtualMachine
         }
         finally
         {
-            _mmuLock.ExitReadLock();
+            _mmuLock.ExitRead();
         }
 
         Stats.Aged(young);

@@ -8,7 +8,6 @@ public sealed class VcpuStats
 {
     internal long Accesses;
     internal long Writes;
-    internal long TlbHits;
     internal long TlbMisses;
     internal long Faults;
     internal long MmioExits;
@@ -23,7 +22,7 @@ public sealed class VcpuStats
     {
         Accesses = Volatile.Read(ref Accesses),
         Writes = Volatile.Read(ref Writes),
-        TlbHits = Volatile.Read(ref TlbHits),
+        TlbHits = Volatile.Read(ref Accesses) - Volatile.Read(ref TlbMisses),
         TlbMisses = Volatile.Read(ref TlbMisses),
         Faults = Volatile.Read(ref Faults),
         MmioExits = Volatile.Read(ref MmioExits),

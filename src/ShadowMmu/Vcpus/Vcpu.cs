@@ -117,8 +117,7 @@ public sealed class Vcpu
         var entry = _tlbEntries[idx];
         if (_tlbTags[idx] == g + 1 && (!write || (entry & TlbWriteOk) == TlbWriteOk))
         {
-            Stats.TlbHits++;
-            return Touch(g, Spte.PfnOf(entry), write, value);
+            return Touch(g, Spte.PfnOf(entry), write, value); // hits are accesses minus misses
         }
 
         Stats.TlbMisses++;

@@ -22,7 +22,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// MMU's scheme); invalidation, release and the counters take it for write. A zapper flushes remote TLBs
     /// before releasing it.
     /// </summary>
-    private readonly ReaderWriterLockSlim _mmuLock = new(LockRecursionPolicy.NoRecursion);
+    private readonly MmuLock _mmuLock = new();
 
     // Serializes notifier detach and re-attach.
     private readonly Lock _attachLock = new();
@@ -92,7 +92,7 @@ public sealed partial class VirtualMachine : IDisposable
     {
         get
         {
-            _mmuLock.EnterReadLock();
+            _mmuLock.EnterRead();
             try
             {
                 return _invalidateInProgress > 0 && _invalidateRangeStart != InvalidGfn
@@ -101,7 +101,7 @@ public sealed partial class VirtualMachine : IDisposable
             }
             finally
             {
-                _mmuLock.ExitReadLock();
+                _mmuLock.ExitRead();
             }
         }
     }
@@ -214,7 +214,6 @@ public sealed partial class VirtualMachine : IDisposable
             vcpu.RequestStop();
         }
 
-        // The MMU lock is not disposed: a vCPU thread may still be leaving the fault path.
         DetachNotifier();
     }
 
@@ -223,14 +222,14 @@ public sealed partial class VirtualMachine : IDisposable
 
     private void WithWriteLock(Action action)
     {
-        _mmuLock.EnterWriteLock();
+        _mmuLock.EnterWrite();
         try
         {
             action();
         }
         finally
         {
-            _mmuLock.ExitWriteLock();
+            _mmuLock.ExitWrite();
         }
     }
 

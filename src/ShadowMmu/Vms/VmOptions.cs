@@ -13,6 +13,14 @@ public sealed record VmOptions
     public ShadowMutations Mutations { get; init; }
 
     /// <summary>
+    /// Every this many faults, the vCPU thread yields its core between resolving the host page and taking the MMU
+    /// lock: host preemption inside the fault window, which is when a whole invalidation can slip in between. Real
+    /// vCPU threads are preempted there under host load; the simulator makes it happen at a known rate instead of
+    /// depending on how busy the machine is. 0 disables it.
+    /// </summary>
+    public int PreemptInFaultWindowEvery { get; init; }
+
+    /// <summary>
     /// Test hook run on the faulting vCPU's thread after the host page was resolved and before the MMU lock is
     /// taken: the window the sequence counter and the in-progress check exist for.
     /// </summary>
