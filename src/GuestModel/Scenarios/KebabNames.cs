@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Hypervisor.GuestModel.Scenarios;
 
 /// <summary>The kebab-case spelling of an enum's members in scenario files (<c>OnFailure</c> is <c>on-failure</c>).</summary>
@@ -8,24 +6,8 @@ internal static class KebabNames<TEnum>
 {
     /// <summary>Every member, in declaration order, with its scenario-file name.</summary>
     public static IReadOnlyList<(string Name, TEnum Value)> All { get; } =
-        [.. System.Enum.GetValues<TEnum>().Select(v => (ToKebab(v.ToString()), v))];
+        [.. System.Enum.GetValues<TEnum>().Select(v => (Names.Kebab(v.ToString()), v))];
 
     /// <summary>The scenario-file name of <paramref name="value"/>.</summary>
     public static string Of(TEnum value) => All.First(p => EqualityComparer<TEnum>.Default.Equals(p.Value, value)).Name;
-
-    private static string ToKebab(string pascal)
-    {
-        var builder = new StringBuilder(pascal.Length + 4);
-        for (var i = 0; i < pascal.Length; i++)
-        {
-            if (char.IsUpper(pascal[i]) && i > 0)
-            {
-                builder.Append('-');
-            }
-
-            builder.Append(char.ToLowerInvariant(pascal[i]));
-        }
-
-        return builder.ToString();
-    }
 }

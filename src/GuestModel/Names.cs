@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Hypervisor.GuestModel.Running;
+namespace Hypervisor.GuestModel;
 
 /// <summary>Turns PascalCase enum names into the kebab-case keys used in summaries and logs.</summary>
 public static class Names
