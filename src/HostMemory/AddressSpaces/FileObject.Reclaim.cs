@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
@@ -10,6 +11,22 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 /// </summary>
 public sealed partial class FileObject
 {
+    // Serializes writebacks of this file's pages (the role of PG_writeback): each reads the frame and writes the
+    // backing store in one step, so an older copy of a page can never land after a newer one.
+    private readonly Lock _writebackLock = new();
+
+    /// <summary>
+    /// <c>writepage</c>: copies the content of <paramref name="pfn"/>, which caches page <paramref name="index"/>, to
+    /// the backing store. The caller holds a reference on the frame and has cleared its dirty flag.
+    /// </summary>
+    internal void WriteBack(long index, Pfn pfn, PhysicalMemory memory)
+    {
+        lock (_writebackLock)
+        {
+            WriteBacking(index, memory.Read(pfn, new AccessSite("writeback", -1, (ulong)index)));
+        }
+    }
+
     /// <summary>
     /// <c>find_get_page</c>: the cached frame of page <paramref name="index"/> with one reference for the caller,
     /// or false if the page is not cached. Never reads the page in.

@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
@@ -95,6 +96,13 @@ public sealed partial class FileObject
                 memory.Put(fresh);
                 pfn = raced;
                 return HostStatus.Ok;
+            }
+
+            if (!IsShmem)
+            {
+                // Read the backing store again, under the lock: reclaim may have written back and dropped the page
+                // since the read above, and only a read ordered after that drop sees its last content.
+                memory.Write(fresh, ReadBacking(index), new AccessSite("filemap", -1, (ulong)index));
             }
 
             var chunk = _cache[index >> ChunkShift] ?? EnsureChunk(_cache, index);

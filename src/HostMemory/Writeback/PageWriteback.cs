@@ -1,5 +1,4 @@
 using Hypervisor.HostMemory.AddressSpaces;
-using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
@@ -83,7 +82,7 @@ public sealed class PageWriteback
 
     private static void Write(HostSystem host, FileObject file, long index, Pfn pfn)
     {
-        file.WriteBacking(index, host.Memory.Read(pfn, new AccessSite("writeback", -1, (ulong)index)));
+        file.WriteBack(index, pfn, host.Memory);
         host.Count(HostCounter.Writebacks);
     }
 
