@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Hypervisor.Host.Bench;
 using Hypervisor.Host.Cli;
+using Hypervisor.Host.Configuration;
+using Hypervisor.Host.Daemon;
 
 namespace Hypervisor.Host;
 
@@ -11,6 +14,9 @@ internal static class Program
         {
             RunVerb.Create(),
             ValidateVerb.Create(),
+            ServeVerb.Create(),
+            BenchVerb.Create(),
+            Analyze.AnalyzeVerb.Create(),
         };
 
         try
@@ -26,7 +32,19 @@ internal static class Program
                 return ExitCodes.BadInput;
             }
 
-            return parse.Invoke();
+            // Exceptions reach the handlers below (bad input: exit 2; a bug: exit 3). A Ctrl+C or SIGTERM cancels an
+            // async verb's token and leaves it time to drain its log before the process is ended.
+            return parse.Invoke(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+            });
+        }
+        catch (BadInputException e)
+        {
+            // Bad input: the message names the file or setting and what was expected; no stack trace.
+            Console.Error.WriteLine(e.Message);
+            return ExitCodes.BadInput;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -70,9 +70,9 @@ public sealed class HostSystem
     }
 
     /// <summary>Creates a file of <paramref name="pages"/> zero pages, or an anonymous shared-memory object.</summary>
-    public FileObject CreateFile(string name, long pages, bool shmem = false)
+    public FileObject CreateFile(string name, long pages, bool shmem = false, bool writeNotify = true)
     {
-        var file = new FileObject(name, pages, shmem);
+        var file = new FileObject(name, pages, shmem, writeNotify);
         _files.Enqueue(file);
         return file;
     }

@@ -44,6 +44,58 @@ public class TlbShootdownTests
     }
 
     [Test]
+    [CancelAfter(40_000)]
+    public void A_vcpu_running_only_on_tlb_hits_acknowledges_every_shootdown(CancellationToken token)
+    {
+        // vCPU 0 spins on one cached page in guest mode and never faults, so it changes mode only to take requests.
+        // The test thread maps another page through vCPU 1 and drops it again and again: each drop shoots down
+        // vCPU 0. A shootdown that misses an acknowledgement (the vCPU took the request just before the flusher
+        // looked at its mode) would wait for a mode change that never comes.
+        using var env = new TestVm(vcpus: 2);
+        var spinning = new ManualResetEventSlim(false);
+        var stop = false;
+        var spinner = new Thread(() =>
+        {
+            var vcpu = env.Vm.Vcpus[0];
+            vcpu.EnterGuest();
+            vcpu.Access(new Gfn(1), write: true, 1);
+            spinning.Set();
+            while (!Volatile.Read(ref stop))
+            {
+                vcpu.Access(new Gfn(1), write: false, 0);
+            }
+
+            vcpu.ExitGuest();
+        })
+        { Name = "vcpu-0-spinning", IsBackground = true };
+        spinner.Start();
+        Assert.That(spinning.Wait(5000, token), Is.True, "vCPU 0 is spinning in guest mode");
+
+        var mapper = env.Vm.Vcpus[1];
+        var dropper = new Thread(() =>
+        {
+            for (var round = 0; round < 20_000; round++)
+            {
+                mapper.EnterGuest();
+                mapper.Access(new Gfn(Gfn), write: true, (ulong)round);
+                mapper.ExitGuest();
+                env.Mm.MadviseDontNeed(env.HvaOf(Gfn), Hva.PageSize);
+            }
+        })
+        { Name = "vcpu-1-and-madvise", IsBackground = true };
+        dropper.Start();
+        var completed = dropper.Join(TimeSpan.FromSeconds(20));
+        Volatile.Write(ref stop, true);
+        Assert.That(spinner.Join(5000), Is.True, "vCPU 0 stops");
+        Assert.Multiple(() =>
+        {
+            Assert.That(completed, Is.True, "every shootdown completed (a lost acknowledgement leaves one waiting forever)");
+            Assert.That(env.Vm.Stats.Snapshot().TlbFlushes, Is.GreaterThanOrEqualTo(20_000), "one shootdown per drop");
+            Assert.That(env.Host.Violations.Total, Is.Zero, "no violation");
+        });
+    }
+
+    [Test]
     public void Without_the_tlb_flush_a_vcpu_keeps_using_the_freed_frame()
     {
         using var env = new TestVm(ShadowMutations.NoTlbFlush);

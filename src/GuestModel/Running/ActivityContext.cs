@@ -1,12 +1,14 @@
 using Hypervisor.GuestModel.Events;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Reclaim;
 
 namespace Hypervisor.GuestModel.Running;
 
 /// <summary>What an activity executor can reach: the host, the guests, the run's control and its randomness.</summary>
 public sealed class ActivityContext(
     HostSystem host,
+    HostMemoryManager memory,
     IReadOnlyList<GuestInstance> guests,
     RunControl control,
     Random random,
@@ -14,6 +16,9 @@ public sealed class ActivityContext(
     EventSink events)
 {
     public HostSystem Host { get; } = host;
+
+    /// <summary>Reclaim, writeback, migration, KSM and the OOM reaper of this host.</summary>
+    public HostMemoryManager Memory { get; } = memory;
 
     public IReadOnlyList<GuestInstance> Guests { get; } = guests;
 

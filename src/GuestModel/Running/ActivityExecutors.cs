@@ -17,6 +17,12 @@ public sealed class ActivityExecutors
         executors.Register(new HostWriteExecutor());
         executors.Register(new NotifierReregisterExecutor());
         executors.Register(new ExitExecutor());
+        executors.Register(new OomExecutor());
+        foreach (var pass in HostPassExecutor.All())
+        {
+            executors.Register(pass);
+        }
+
         return executors;
     }
 

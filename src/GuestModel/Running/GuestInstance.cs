@@ -29,7 +29,7 @@ public sealed class GuestInstance
         {
             var pages = slot.Size / ScenarioUnits.PageSize;
             var file = slot.Backing is VmaKind.FilePrivate or VmaKind.FileShared
-                ? host.CreateFile($"{spec.Name}-slot{id}.img", pages)
+                ? host.CreateFile($"{spec.Name}-slot{id}.img", pages, writeNotify: spec.WriteNotify)
                 : null;
             var protection = slot.ReadOnly ? Protection.Read : Protection.ReadWrite;
             var hva = Mm.Mmap((ulong)slot.Size, slot.Backing, protection, file);

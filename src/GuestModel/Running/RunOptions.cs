@@ -1,4 +1,5 @@
 using Hypervisor.GuestModel.Events;
+using Hypervisor.HostMemory.Notifiers;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -10,6 +11,9 @@ public sealed record RunOptions
 
     /// <summary>Replaces the scenario's duration.</summary>
     public TimeSpan? Duration { get; init; }
+
+    /// <summary>Replaces the scenario's notifier API profile (to compare legacy and modern on one scenario).</summary>
+    public NotifierProfile? Profile { get; init; }
 
     /// <summary>A broken variant from <see cref="MutationCatalog"/>, or null.</summary>
     public string? Mutation { get; init; }

@@ -6,6 +6,7 @@ using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.GuestModel.Summary;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Reclaim;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -26,13 +27,16 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         }
 
         var seed = options.Seed ?? scenario.Seed;
-        var profile = mutation.ForcedProfile ?? scenario.Host.NotifierProfile;
+        var profile = mutation.ForcedProfile ?? options.Profile ?? scenario.Host.NotifierProfile;
         var host = new HostSystem(new HostOptions { RamBytes = scenario.Host.Ram, SwapBytes = scenario.Host.Swap, Mutations = mutation.Host });
         var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
         var clock = Stopwatch.StartNew();
         var profileName = Names.Kebab(profile.ToString());
         WireViolations(host, scenario.Name, clock, sink, options.ViolationEventsPerKind);
 
+        // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
+        using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
+        memory.StartKswapd();
         var guests = scenario.Guests.Select(g => new GuestInstance(g, host, profile, mutation.Shadow)).ToList();
         foreach (var guest in guests)
         {
@@ -45,7 +49,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         using var control = new RunControl(scenario.AccessBudget);
         var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
         var threads = workers.Select(w => w.Start()).ToList();
-        var activityThreads = StartActivities(scenario, host, guests, control, seed, sink, clock);
+        var activityThreads = StartActivities(scenario, host, memory, guests, control, seed, sink, clock);
 
         var duration = options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration;
         SampleUntilDone(scenario, guests, control, duration, sink, clock, options.RetryBurstThreshold, cancellation);
@@ -64,6 +68,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         }
 
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
+        memory.StopKswapd();
         foreach (var guest in guests)
         {
             guest.Vm.Dispose();
@@ -97,7 +102,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         };
     }
 
-    private List<Thread> StartActivities(Scenario scenario, HostSystem host, List<GuestInstance> guests,
+    private List<Thread> StartActivities(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
         RunControl control, ulong seed, EventSink sink, Stopwatch clock)
     {
         var threads = new List<Thread>();
@@ -108,7 +113,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                 throw new InvalidOperationException($"no executor for activity kind '{spec.Kind}'");
             }
 
-            var context = new ActivityContext(host, guests, control, new Random(unchecked((int)seed) ^ (index * 7919)),
+            var context = new ActivityContext(host, memory, guests, control, new Random(unchecked((int)seed) ^ (index * 7919)),
                 (kind, guest, outcome) => new HostActivityEvent(scenario.Name, clock.Elapsed, kind, guest, outcome), sink);
             var thread = new Thread(() =>
             {

@@ -30,6 +30,12 @@ public sealed partial class ActivityKindRegistry
         registry.Register(new HostWriteActivityKind());
         registry.Register(new NotifierReregisterActivityKind());
         registry.Register(new ExitActivityKind());
+        registry.Register(new HostPassActivityKind("aging", defaultPages: null));
+        registry.Register(new HostPassActivityKind("reclaim", defaultPages: 1024));
+        registry.Register(new HostPassActivityKind("writeback", defaultPages: null));
+        registry.Register(new HostPassActivityKind("migrate", defaultPages: 256));
+        registry.Register(new HostPassActivityKind("ksm", defaultPages: null));
+        registry.Register(new OomActivityKind());
         return registry;
     }
 

@@ -21,6 +21,13 @@ public sealed record GuestSpec
     /// <summary>What backs guest memory in the VMM process unless a memslot overrides it.</summary>
     public VmaKind Backing { get; init; } = VmaKind.AnonymousPrivate;
 
+    /// <summary>
+    /// Whether the guest's memory files do dirty accounting (a file system with <c>page_mkwrite</c>): shared file
+    /// pages are mapped read-only until written. False models a file system without it, where a read fault maps the
+    /// page writable and clean and a secondary MMU's dirty bits are the only record of guest writes.
+    /// </summary>
+    public bool WriteNotify { get; init; } = true;
+
     /// <summary>The memory slots, sorted by base; the loader supplies one read-write slot over all memory by default.</summary>
     public required IReadOnlyList<MemslotSpec> Memslots { get; init; }
 

@@ -54,6 +54,7 @@ public sealed partial class ScenarioLoader
         var memory = reader.RequiredSize("memory", SizeRules.PositivePages);
         var vcpus = reader.RequiredInt("vcpus", 1, GuestSpec.MaxVcpus);
         var backing = reader.Enum("backing", VmaKind.AnonymousPrivate);
+        var writeNotify = reader.Bool("writeNotify", true);
         var memslots = ReadMemslots(reader, memory, backing);
         var workload = ReadWorkload(reader.Mapping("workload"), memory);
         var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
@@ -64,6 +65,7 @@ public sealed partial class ScenarioLoader
             Memory = memory,
             Vcpus = vcpus,
             Backing = backing,
+            WriteNotify = writeNotify,
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),

@@ -2,11 +2,20 @@ using System.CommandLine;
 using Hypervisor.GuestModel.Running;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.GuestModel.Summary;
+using Hypervisor.Host.Configuration;
+using Hypervisor.Host.Logging;
+using Hypervisor.Host.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Serilog.Extensions.Logging;
 using Spectre.Console;
 
 namespace Hypervisor.Host.Cli;
 
-/// <summary><c>hypervisor run [SCENARIO...]</c>: runs scenario files to completion and prints their summaries.</summary>
+/// <summary>
+/// <c>hypervisor run [SCENARIO...]</c>: runs scenario files to completion, one after another, and prints their
+/// summaries. Events go through the same pipeline and log format as the daemon; the JSON log file is written only
+/// with <c>--log-dir</c> (the table is the human output, so there is no console log).
+/// </summary>
 internal static class RunVerb
 {
     public static Command Create()
@@ -23,18 +32,20 @@ internal static class RunVerb
             Description = "Run a deliberately broken protocol variant: " + string.Join(", ", MutationCatalog.Names) + ".",
         };
         var summary = new Option<string?>("--summary") { Description = "Write the summary JSON to this file." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, summary };
+        var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
+        var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, summary, logDir, config };
         command.SetAction((parse, cancellation) => Task.FromResult(Execute(
-            parse.GetValue(scenarios) ?? [], parse.GetValue(seed), parse.GetValue(duration), parse.GetValue(mutation),
-            parse.GetValue(summary), cancellation)));
+            parse.GetValue(scenarios) ?? [],
+            new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation) },
+            parse.GetValue(duration), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)));
         return command;
     }
 
-    private static int Execute(string[] paths, ulong? seed, string? durationText, string? mutation, string? summaryPath,
-        CancellationToken cancellation)
+    private static int Execute(string[] paths, RunOptions options, string? durationText, string? summaryPath, string? logDir,
+        string? configFile, CancellationToken cancellation)
     {
         var console = AnsiConsole.Console;
-        TimeSpan? duration = null;
         if (durationText is not null)
         {
             if (!ScenarioUnits.TryParseDuration(durationText, out var parsed, out var problem) || parsed <= TimeSpan.Zero)
@@ -43,12 +54,12 @@ internal static class RunVerb
                 return ExitCodes.BadInput;
             }
 
-            duration = parsed;
+            options = options with { Duration = parsed };
         }
 
-        if (!MutationCatalog.TryParse(mutation, out _))
+        if (!MutationCatalog.TryParse(options.Mutation, out _))
         {
-            Console.Error.WriteLine($"--mutation: unknown variant '{mutation}'; expected one of {string.Join(", ", MutationCatalog.Names)}");
+            Console.Error.WriteLine($"--mutation: unknown variant '{options.Mutation}'; expected one of {string.Join(", ", MutationCatalog.Names)}");
             return ExitCodes.BadInput;
         }
 
@@ -58,20 +69,50 @@ internal static class RunVerb
             return ExitCodes.BadInput;
         }
 
+        var (daemon, logging) = LoadSettings(configFile, logDir);
+        using var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
+        using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
+        var totals = new LiveTotals();
+        var pipeline = new EventPipeline(loggerFactory.CreateLogger("Hypervisor.Pipeline"), totals, daemon.StatsInterval, daemon.ChannelCapacity);
+        pipeline.Start();
         var summaries = new List<RunSummary>();
-        foreach (var scenario in loaded)
+        try
         {
-            console.MarkupLine($"running [bold]{Markup.Escape(scenario.Name)}[/] (seed {seed ?? scenario.Seed})");
-            var result = new ScenarioRunner().Run(scenario, new RunOptions { Seed = seed, Duration = duration, Mutation = mutation }, cancellation);
-            SummaryTable.Print(console, result);
-            summaries.Add(result);
+            options = options with { Events = pipeline.CreateSink() };
+            foreach (var scenario in loaded.TakeWhile(_ => !cancellation.IsCancellationRequested))
+            {
+                console.MarkupLine($"running [bold]{Markup.Escape(scenario.Name)}[/] (seed {options.Seed ?? scenario.Seed})");
+                var result = RunProgress.Run(console, scenario, options, totals, cancellation);
+                SummaryTable.Print(console, result);
+                summaries.Add(result);
+            }
+        }
+        finally
+        {
+            // Named wait: every run has returned; the consumer logs what is still queued before the file is closed.
+            pipeline.Complete();
+            pipeline.Completion.GetAwaiter().GetResult();
         }
 
-        if (summaryPath is not null)
+        if (summaryPath is not null && summaries.Count > 0)
         {
             SummaryJson.WriteFile(summaryPath, summaries[^1]);
         }
 
-        return summaries.Max(s => s.ExitCode);
+        return pipeline.Failure is not null ? ExitCodes.Failure : summaries.Select(s => s.ExitCode).DefaultIfEmpty(0).Max();
+    }
+
+    private static (DaemonOptions Daemon, LoggingOptions Logging) LoadSettings(string? configFile, string? logDir)
+    {
+        var overrides = new SettingsOverrides();
+        if (logDir is not null)
+        {
+            overrides.Set($"{LoggingOptions.Section}:{nameof(LoggingOptions.LogDirectory)}", logDir);
+        }
+
+        using var configuration = new ConfigurationManager();
+        HypervisorConfiguration.AddSources(configuration, configFile, overrides);
+        return (SettingsBinder.Bind(configuration, DaemonOptions.Section, new DaemonOptionsValidator()),
+            SettingsBinder.Bind(configuration, LoggingOptions.Section, new LoggingOptionsValidator()));
     }
 }

@@ -76,8 +76,8 @@ public sealed partial class AddressSpace
 
     /// <summary>
     /// <c>do_read_fault</c> / <c>do_cow_fault</c> / <c>do_shared_fault</c>: maps the page-cache page, or a private
-    /// copy of it for a write to a private mapping. A shared file page is mapped read-only on a read fault so that
-    /// the first write is seen (dirty accounting); shared memory has no backing store and is mapped writable.
+    /// copy of it for a write to a private mapping. A shared page is mapped read-only on a read fault when the file
+    /// does dirty accounting (<see cref="FileObject.WriteNotify"/>), writable and clean otherwise.
     /// </summary>
     private HostStatus FileFault(Vma vma, ulong vpn, PteTable table, int i, bool write)
     {
@@ -102,7 +102,7 @@ public sealed partial class AddressSpace
             return HostStatus.Ok;
         }
 
-        var writable = vma.IsShared && vma.CanWrite && (write || vma.File.IsShmem);
+        var writable = vma.IsShared && vma.CanWrite && (write || !vma.File.WriteNotify);
         var bits = Pte.Accessed | (writable ? Pte.Writable : 0) | (write ? Pte.Dirty : 0);
         if (write)
         {

@@ -23,12 +23,13 @@ public sealed partial class FileObject
     // Guards insertion into and removal from the page cache (the kernel's i_pages lock).
     private readonly Lock _cacheLock = new();
 
-    internal FileObject(string name, long pages, bool shmem)
+    internal FileObject(string name, long pages, bool shmem, bool writeNotify = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pages);
         Name = name;
         Pages = pages;
         IsShmem = shmem;
+        WriteNotify = writeNotify && !shmem;
         var chunks = (int)((pages + ChunkSize - 1) >> ChunkShift);
         _backing = new ulong[]?[chunks];
         _cache = new int[]?[chunks];
@@ -39,6 +40,13 @@ public sealed partial class FileObject
     public long Pages { get; }
 
     public bool IsShmem { get; }
+
+    /// <summary>
+    /// Dirty accounting (<c>vma_wants_writenotify</c>): shared mappings are mapped read-only on a read fault so the
+    /// first write is seen. Without it (shared memory, file systems without <c>page_mkwrite</c>) a read fault maps
+    /// the page writable and clean, and only the PTE dirty bits, and a secondary MMU's, say it was written.
+    /// </summary>
+    public bool WriteNotify { get; }
 
     /// <summary>The backing-store content of page <paramref name="index"/> (what a read from disk returns).</summary>
     public ulong ReadBacking(long index) => _backing[index >> ChunkShift] is { } chunk ? Volatile.Read(ref chunk[index & (ChunkSize - 1)]) : 0;

@@ -164,10 +164,13 @@ public sealed partial class VirtualMachine
 
             waited++;
             var spin = new SpinWait();
-            // Named wait: the IPI acknowledgement (the vCPU leaves guest mode at its next access).
-            while (vcpu.ModeSequence == seen)
+            // Named wait: the IPI acknowledgement. The vCPU has acknowledged once it left the guest-mode stretch we
+            // saw, or once it consumed the flush request: it consumes requests only outside guest mode and clears its
+            // TLB before entering again. The second test matters: a vCPU that took the request just before we read its
+            // mode shows a new guest-mode stretch, and may run on TLB hits without another transition for a long time.
+            while (vcpu.ModeSequence == seen && vcpu.HasRequest(VcpuRequests.TlbFlush))
             {
-                spin.SpinOnce(sleep1Threshold: -1); // yield, never sleep: the vCPU we wait for may need this core
+                spin.SpinOnce(sleep1Threshold: 20); // spin, then sleep: sched_yield does not give the vCPU we wait for our core
             }
         }
 

@@ -96,6 +96,9 @@ public sealed class Vcpu
         }
     }
 
+    /// <summary>True while <paramref name="request"/> is posted and not yet consumed by the vCPU.</summary>
+    internal bool HasRequest(VcpuRequests request) => (Volatile.Read(ref _requests) & (int)request) != 0;
+
     /// <summary>Posts a request and returns; the vCPU services it before its next guest access.</summary>
     internal void MakeRequest(VcpuRequests request) => Interlocked.Or(ref _requests, (int)request);
 

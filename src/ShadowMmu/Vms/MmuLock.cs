@@ -3,8 +3,9 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// <summary>
 /// <c>kvm-&gt;mmu_lock</c>: a spinning reader-writer lock, as x86 KVM's is. Faults hold it for read for a few hundred
 /// nanoseconds; invalidations hold it for write across their zap and TLB shootdown. A waiting writer stops new
-/// readers (writer preference), so a stream of faults cannot starve an invalidation. Waiters yield their core
-/// rather than sleep: on an oversubscribed host the holder may need it to finish.
+/// readers (writer preference), so a stream of faults cannot starve an invalidation. Waiters spin briefly, then
+/// sleep: on an oversubscribed host the holder (or the vCPU a flushing holder waits for) needs the core, and on
+/// Linux a yield does not hand it over.
 /// </summary>
 internal sealed class MmuLock
 {
@@ -30,7 +31,7 @@ internal sealed class MmuLock
             }
 
             // Named wait: a writer holds or wants the lock.
-            spin.SpinOnce(sleep1Threshold: -1);
+            spin.SpinOnce(sleep1Threshold: 20);
         }
     }
 
@@ -44,7 +45,7 @@ internal sealed class MmuLock
         // Named wait: readers already inside drain; new ones are held off by WriterWaiting.
         while (Interlocked.CompareExchange(ref _state, WriterHeld, WriterWaiting) != WriterWaiting)
         {
-            spin.SpinOnce(sleep1Threshold: -1);
+            spin.SpinOnce(sleep1Threshold: 20);
         }
     }
 

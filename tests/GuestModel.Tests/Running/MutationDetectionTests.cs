@@ -1,6 +1,7 @@
 using Hypervisor.GuestModel.Running;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.GuestModel.Summary;
+using Hypervisor.HostMemory.Notifiers;
 using NUnit.Framework;
 
 namespace Hypervisor.GuestModel.Tests.Running;
@@ -17,6 +18,7 @@ public class MutationDetectionTests
     private static readonly string[] QuickMutations =
     [
         "no-seq-check", "no-in-progress-check", "seq-after-gup", "no-tlb-flush", "no-zap", "no-release", "unregister-without-wait",
+        "legacy-invalidate-after-free",
     ];
 
     private static Scenario RaceHunt()
@@ -26,14 +28,15 @@ public class MutationDetectionTests
         return result.Scenario!;
     }
 
-    private static RunSummary Run(string? mutation, TimeSpan duration, CancellationToken token) =>
-        new ScenarioRunner().Run(RaceHunt(), new RunOptions { Mutation = mutation, Duration = duration }, token);
+    private static RunSummary Run(string? mutation, TimeSpan duration, CancellationToken token, NotifierProfile? profile = null) =>
+        new ScenarioRunner().Run(RaceHunt(), new RunOptions { Mutation = mutation, Duration = duration, Profile = profile }, token);
 
-    [Test]
+    [TestCase(NotifierProfile.Modern)]
+    [TestCase(NotifierProfile.Legacy2008)]
     [CancelAfter(60_000)]
-    public void The_intact_protocol_runs_race_hunt_without_a_violation(CancellationToken token)
+    public void The_intact_protocol_runs_race_hunt_without_a_violation(NotifierProfile profile, CancellationToken token)
     {
-        var summary = Run(null, TimeSpan.FromSeconds(6), token);
+        var summary = Run(null, TimeSpan.FromSeconds(5), token, profile);
         Assert.Multiple(() =>
         {
             Assert.That(summary.Violations.Total, Is.Zero,

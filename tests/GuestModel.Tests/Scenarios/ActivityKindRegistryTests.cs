@@ -9,11 +9,11 @@ public class ActivityKindRegistryTests
     [Test]
     public void A_registered_kind_is_parsed_with_its_own_parameters()
     {
-        var loader = new ScenarioLoader(RegistryWithReclaim());
+        var loader = new ScenarioLoader(RegistryWithBalloon());
         var result = loader.LoadText(ScenarioText.MinimalHead + """
 
             activities:
-              - kind: reclaim
+              - kind: balloon
                 every: 1s
                 target: 32MiB
             """, "test.yaml");
@@ -21,7 +21,7 @@ public class ActivityKindRegistryTests
         var activity = result.Scenario!.Activities.Single();
         Assert.Multiple(() =>
         {
-            Assert.That(activity.Parameters, Is.EqualTo(new ReclaimParameters(32L << 20)), "the kind's parameters come through");
+            Assert.That(activity.Parameters, Is.EqualTo(new BalloonParameters(32L << 20)), "the kind's parameters come through");
             Assert.That(activity.Guest, Is.Null, "a kind that needs no guest may omit it");
             Assert.That(activity.Count, Is.Null, "with every and no count it fires until the end");
         });
@@ -30,10 +30,10 @@ public class ActivityKindRegistryTests
     [Test]
     public void A_registered_kind_gets_unknown_keys_and_bad_values_reported()
     {
-        var result = new ScenarioLoader(RegistryWithReclaim()).LoadText(ScenarioText.MinimalHead + """
+        var result = new ScenarioLoader(RegistryWithBalloon()).LoadText(ScenarioText.MinimalHead + """
 
             activities:
-              - kind: reclaim
+              - kind: balloon
                 target: 0
                 targte: 1MiB
             """, "test.yaml");
@@ -47,8 +47,8 @@ public class ActivityKindRegistryTests
     [Test]
     public void The_default_loader_does_not_know_kinds_registered_elsewhere()
     {
-        var errors = ScenarioText.LoadErrors(ScenarioText.MinimalHead + "\nactivities:\n  - { kind: reclaim }\n");
-        Assert.That(errors.Single().Message, Does.StartWith("unknown activity kind \"reclaim\" (known: fork,"), "registries are separate");
+        var errors = ScenarioText.LoadErrors(ScenarioText.MinimalHead + "\nactivities:\n  - { kind: balloon }\n");
+        Assert.That(errors.Single().Message, Does.StartWith("unknown activity kind \"balloon\" (known: fork,"), "registries are separate");
     }
 
     [Test]
@@ -66,28 +66,28 @@ public class ActivityKindRegistryTests
         var registry = ActivityKindRegistry.CreateDefault();
         Assert.Multiple(() =>
         {
-            Assert.That(() => registry.Register(new ReclaimKind("fork")), Throws.ArgumentException, "two kinds cannot share a name");
-            Assert.That(() => registry.Register(new ReclaimKind("Bad Name")), Throws.ArgumentException, "names are [a-z0-9-]+");
+            Assert.That(() => registry.Register(new BalloonKind("fork")), Throws.ArgumentException, "two kinds cannot share a name");
+            Assert.That(() => registry.Register(new BalloonKind("Bad Name")), Throws.ArgumentException, "names are [a-z0-9-]+");
         });
     }
 
-    private static ActivityKindRegistry RegistryWithReclaim()
+    private static ActivityKindRegistry RegistryWithBalloon()
     {
         var registry = ActivityKindRegistry.CreateDefault();
-        registry.Register(new ReclaimKind("reclaim"));
+        registry.Register(new BalloonKind("balloon"));
         return registry;
     }
 
-    private sealed record ReclaimParameters(long Target) : ActivityParameters;
+    private sealed record BalloonParameters(long Target) : ActivityParameters;
 
     /// <summary>A stand-in for a kind a later layer adds: host-wide (no guest), one parameter.</summary>
-    private sealed class ReclaimKind(string name) : IActivityKind
+    private sealed class BalloonKind(string name) : IActivityKind
     {
         public string Name => name;
 
         public bool NeedsGuest => false;
 
         public ActivityParameters Parse(ParameterReader reader) =>
-            new ReclaimParameters(reader.Size("target", 16L << 20, SizeRules.PositivePages));
+            new BalloonParameters(reader.Size("target", 16L << 20, SizeRules.PositivePages));
     }
 }

@@ -1,0 +1,150 @@
+using Hypervisor.Host.Cli;
+using Hypervisor.Host.Configuration;
+using Hypervisor.Host.Logging;
+using Hypervisor.Host.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serilog.Extensions.Logging;
+
+namespace Hypervisor.Host.Daemon;
+
+/// <summary>
+/// Composes and runs the daemon on the generic host: settings (file, <c>HYPERVISOR__</c> variables, command line),
+/// validated before anything starts; the Serilog logger; the scenarios; the pipeline and <see cref="DaemonService"/>.
+/// The console lifetime turns SIGTERM and Ctrl+C into a graceful stop. Returns the process exit code.
+/// </summary>
+internal static class DaemonRunner
+{
+    /// <summary>Runs the daemon to its stop; returns the exit code (0, 1 violations, 3 failure; bad input throws).</summary>
+    public static int Run(string? configFile, SettingsOverrides overrides)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ApplicationName = "hypervisor",
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+        HypervisorConfiguration.AddSources(builder.Configuration, configFile, overrides);
+        var daemon = SettingsBinder.Bind(builder.Configuration, DaemonOptions.Section, new DaemonOptionsValidator());
+        var logging = SettingsBinder.Bind(builder.Configuration, LoggingOptions.Section, new LoggingOptionsValidator());
+
+        if (!string.IsNullOrEmpty(daemon.SummaryDirectory))
+        {
+            CreateSummaryDirectory(daemon.SummaryDirectory);
+        }
+
+        var serilog = SerilogFactory.Create(logging, logging.ConsoleLevel, writeFile: true);
+        try
+        {
+            using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
+            var logger = loggerFactory.CreateLogger("Hypervisor.Daemon");
+            var scenarios = DaemonScenarios.Load(daemon, logger);
+            var outcome = new DaemonOutcome();
+            Compose(builder, serilog, scenarios, daemon, outcome);
+            using var host = builder.Build();
+
+            // Resolved now: Run disposes the host (and its services) when it returns.
+            var service = host.Services.GetServices<IHostedService>().OfType<DaemonService>().Single();
+            try
+            {
+                host.Run();
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new BadInputException(string.Join(Environment.NewLine, e.Failures), e);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException and not BadInputException)
+            {
+                Fail(outcome, logger, e);
+            }
+
+            if (service.ExecuteTask is { IsCompleted: false })
+            {
+                // The host gave up waiting: runners or the consumer are stuck, and the log may lack their last events.
+                Fail(outcome, logger, new TimeoutException(
+                    $"the daemon did not stop within {DaemonOptions.Section}:{nameof(DaemonOptions.ShutdownTimeout)} ({daemon.ShutdownTimeout})"));
+            }
+
+            return outcome.ExitCode;
+        }
+        finally
+        {
+            // Drains the async file sink and flushes the file: after this the log is complete.
+            serilog.Dispose();
+        }
+    }
+
+    private static void Compose(HostApplicationBuilder builder, Serilog.Core.Logger serilog,
+        IReadOnlyList<GuestModel.Scenarios.Scenario> scenarios, DaemonOptions daemon, DaemonOutcome outcome)
+    {
+        builder.Logging.ClearProviders();
+        Serilog.SerilogLoggingBuilderExtensions.AddSerilog(builder.Logging, serilog, dispose: false);
+
+        // Serilog's sinks decide; the logging builder's own default floor (Information) would hide Debug events.
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+
+        var services = builder.Services;
+        services.AddOptions<DaemonOptions>().Bind(builder.Configuration.GetSection(DaemonOptions.Section)).ValidateOnStart();
+        services.AddOptions<LoggingOptions>().Bind(builder.Configuration.GetSection(LoggingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DaemonOptions>, DaemonOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LoggingOptions>, LoggingOptionsValidator>();
+        services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = daemon.ShutdownTimeout;
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
+        services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        services.AddSingleton(scenarios);
+        services.AddSingleton(outcome);
+        services.AddSingleton<LiveTotals>();
+        services.AddSingleton<HypervisorMetrics>();
+        services.AddSingleton(sp =>
+        {
+            var lifetime = sp.GetRequiredService<IHostApplicationLifetime>();
+
+            // The meter lives as long as the container; creating it with the pipeline publishes it for the whole run.
+            _ = sp.GetRequiredService<HypervisorMetrics>();
+            var summaries = daemon.SummaryDirectory;
+            return new EventPipeline(
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hypervisor.Pipeline"),
+                sp.GetRequiredService<LiveTotals>(),
+                daemon.StatsInterval,
+                daemon.ChannelCapacity,
+                onSummary: (runId, summary) =>
+                {
+                    outcome.RecordRun(summary.ExitCode);
+                    if (!string.IsNullOrEmpty(summaries))
+                    {
+                        SummaryJson.WriteFile(Path.Combine(summaries, $"{summary.Scenario}-{runId}.json"), summary);
+                    }
+                },
+                onFailure: e =>
+                {
+                    outcome.RecordFailure(e);
+                    lifetime.StopApplication();
+                });
+        });
+        services.AddHostedService<DaemonService>();
+    }
+
+    private static void Fail(DaemonOutcome outcome, ILogger logger, Exception error)
+    {
+        outcome.RecordFailure(error);
+        var message = $"{error.GetType().Name}: {error.Message}";
+        logger.UnhandledError(error, "host", null, null, message);
+    }
+
+    private static void CreateSummaryDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new BadInputException($"{DaemonOptions.Section}:{nameof(DaemonOptions.SummaryDirectory)}: expected a directory that can be created, got '{directory}' ({e.Message})", e);
+        }
+    }
+}
