@@ -1,10 +1,12 @@
 using System.CommandLine;
+using Hypervisor.GuestModel;
 using Hypervisor.GuestModel.Running;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.GuestModel.Summary;
 using Hypervisor.Host.Configuration;
 using Hypervisor.Host.Logging;
 using Hypervisor.Host.Pipeline;
+using Hypervisor.HostMemory.Notifiers;
 using Microsoft.Extensions.Configuration;
 using Serilog.Extensions.Logging;
 using Spectre.Console;
@@ -32,20 +34,36 @@ internal static class RunVerb
             Description = "Run a deliberately broken protocol variant: " + string.Join(", ", MutationCatalog.Names) + ".",
         };
         var summary = new Option<string?>("--summary") { Description = "Write the summary JSON to this file." };
+        var profile = new Option<string?>("--profile")
+        {
+            Description = "Override the notifier API profile: modern or legacy2008 (to compare both on one scenario).",
+        };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
         var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, summary, logDir, config };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, summary, logDir, config };
         command.SetAction((parse, cancellation) => Task.FromResult(Execute(
             parse.GetValue(scenarios) ?? [],
             new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation) },
-            parse.GetValue(duration), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)));
+            parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)));
         return command;
     }
 
-    private static int Execute(string[] paths, RunOptions options, string? durationText, string? summaryPath, string? logDir,
-        string? configFile, CancellationToken cancellation)
+    private static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
+        string? logDir, string? configFile, CancellationToken cancellation)
     {
         var console = AnsiConsole.Console;
+        if (profileText is not null)
+        {
+            var profiles = Enum.GetValues<NotifierProfile>().ToDictionary(p => Names.Kebab(p.ToString()), p => p, StringComparer.Ordinal);
+            if (!profiles.TryGetValue(profileText, out var chosen))
+            {
+                Console.Error.WriteLine($"--profile: expected one of {string.Join(", ", profiles.Keys)}, got '{profileText}'");
+                return ExitCodes.BadInput;
+            }
+
+            options = options with { Profile = chosen };
+        }
+
         if (durationText is not null)
         {
             if (!ScenarioUnits.TryParseDuration(durationText, out var parsed, out var problem) || parsed <= TimeSpan.Zero)
