@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace Hypervisor.Host.Tests.Support;
 
 /// <summary>
-/// The log format as the issue fixed it, written out independently of the code: event id, name and property
+/// The log format as documented, written out independently of the code: event id, name and property
 /// names. <c>hypervisor analyze</c> is written against this; a change here is a breaking change of the log.
 /// </summary>
 internal static class LogContract

@@ -9,7 +9,7 @@ public sealed class HostPassExecutor(string kind, Func<HostMemoryManager, int, R
 {
     public string Kind => kind;
 
-    /// <summary>The passes of issue-style names: aging, reclaim, writeback, migrate, ksm.</summary>
+    /// <summary>The host-wide passes, by their scenario-file names: aging, reclaim, writeback, migrate, ksm.</summary>
     public static IEnumerable<HostPassExecutor> All() =>
     [
         new("aging", (m, _, _) => m.AgeAll()),
