@@ -90,11 +90,9 @@ public sealed partial class AddressSpace
         var startVpn = vma.Start.PageNumber;
         var endVpn = vma.End.PageNumber;
         var cow = vma.IsCowMapping;
-        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table) =>
+        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
             var childTable = child.PageTable.GetOrCreate(baseVpn);
-            var from = (int)(Math.Max(startVpn, baseVpn) - baseVpn);
-            var to = (int)(Math.Min(endVpn, baseVpn + PteTable.Entries) - baseVpn);
             lock (table.Ptl)
             {
                 for (var j = from; j < to; j++)
@@ -134,10 +132,8 @@ public sealed partial class AddressSpace
     }
 
     private void ClearWriteBits(ulong startVpn, ulong endVpn) =>
-        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table) =>
+        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
-            var from = (int)(Math.Max(startVpn, baseVpn) - baseVpn);
-            var to = (int)(Math.Min(endVpn, baseVpn + PteTable.Entries) - baseVpn);
             lock (table.Ptl)
             {
                 for (var j = from; j < to; j++)

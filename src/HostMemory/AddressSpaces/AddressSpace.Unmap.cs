@@ -130,10 +130,8 @@ public sealed partial class AddressSpace
     {
         var startVpn = start.PageNumber;
         var endVpn = end.PageNumber;
-        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table) =>
+        PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
-            var from = (int)(Math.Max(startVpn, baseVpn) - baseVpn);
-            var to = (int)(Math.Min(endVpn, baseVpn + PteTable.Entries) - baseVpn);
             lock (table.Ptl)
             {
                 for (var j = from; j < to; j++)

@@ -88,8 +88,11 @@ public sealed class PageTable
         }
     }
 
-    /// <summary>Visits every allocated last-level table overlapping [startVpn, endVpn) in address order.</summary>
-    public void ForEachTable(ulong startVpn, ulong endVpn, Action<ulong, PteTable> visit)
+    /// <summary>
+    /// Visits every allocated last-level table overlapping [startVpn, endVpn) in address order, with the first virtual
+    /// page the table covers and the entry range [from, to) of it that lies inside the walk.
+    /// </summary>
+    public void ForEachTable(ulong startVpn, ulong endVpn, Action<ulong, PteTable, int, int> visit)
     {
         for (var vpn = startVpn & ~(ulong)LevelMask; vpn < endVpn; vpn += PteTable.Entries)
         {
@@ -110,7 +113,7 @@ public sealed class PageTable
             var table = Volatile.Read(ref pmd.Slots[Index(vpn, 1)]);
             if (table is not null)
             {
-                visit(vpn, table);
+                visit(vpn, table, (int)(Math.Max(startVpn, vpn) - vpn), (int)(Math.Min(endVpn, vpn + PteTable.Entries) - vpn));
             }
         }
     }
