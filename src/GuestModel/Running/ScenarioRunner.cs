@@ -62,13 +62,14 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             thread.Join();
         }
 
+        // kswapd first: an invalidation it has open would look like an unbalanced one to the checks below.
+        memory.StopKswapd();
         foreach (var problem in guests.SelectMany(g => g.EndOfRunProblems()))
         {
             host.Violations.Report(OracleViolations.ProtocolAtEnd, new AccessSite("runner", -1, 0), -1, problem);
         }
 
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
-        memory.StopKswapd();
         foreach (var guest in guests)
         {
             guest.Vm.Dispose();

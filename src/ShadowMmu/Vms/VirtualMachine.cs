@@ -87,6 +87,13 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary><c>mmu_invalidate_in_progress</c>: open start/end sections that hit a memslot.</summary>
     public long InvalidateInProgress => Volatile.Read(ref _invalidateInProgress);
 
+    /// <summary>
+    /// True once <c>Release</c> froze the VM (the address space exited or the notifier was unregistered) and
+    /// until a fresh notifier is attached. A start that raced with the release may never get its end (the
+    /// kernel unhashes released subscriptions), so <see cref="InvalidateInProgress"/> means nothing here.
+    /// </summary>
+    public bool Released => Volatile.Read(ref _released);
+
     /// <summary>The union of the gfn ranges of the open sections, or null when none is open.</summary>
     public (Gfn Start, Gfn End)? InvalidateRange
     {
