@@ -34,7 +34,7 @@ public sealed partial class AddressSpace
             if (table is not null && (write ? vma.CanWrite : vma.CanRead))
             {
                 var i = PageTable.PteIndex(vpn);
-                lock (table.Ptl)
+                using (table.Ptl.Enter())
                 {
                     var pte = table.Slots[i];
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
@@ -96,7 +96,7 @@ public sealed partial class AddressSpace
             if (table is not null && (write ? vma.CanWrite : vma.CanRead))
             {
                 var i = PageTable.PteIndex(vpn);
-                lock (table.Ptl)
+                using (table.Ptl.Enter())
                 {
                     var pte = table.Slots[i];
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))

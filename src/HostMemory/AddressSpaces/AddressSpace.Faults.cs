@@ -123,7 +123,7 @@ public sealed partial class AddressSpace
 
         var slot = Pte.SwapSlotOf(swapPte);
         var installed = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             if (table.Slots[i] == swapPte)
             {
@@ -154,7 +154,7 @@ public sealed partial class AddressSpace
     private HostStatus WriteProtectFault(Vma vma, ulong vpn, PteTable table, int i, ulong pte)
     {
         var old = Pte.PfnOf(pte);
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             if (table.Slots[i] != pte)
             {
@@ -215,7 +215,7 @@ public sealed partial class AddressSpace
         }
 
         var replaced = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             if (table.Slots[i] == pte)
             {
@@ -286,7 +286,7 @@ public sealed partial class AddressSpace
     private void Install(PteTable table, int i, Pfn pfn, ulong bits, bool takeOverRef)
     {
         var installed = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             if (table.Slots[i] == 0)
             {

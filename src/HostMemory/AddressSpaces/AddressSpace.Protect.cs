@@ -93,7 +93,7 @@ public sealed partial class AddressSpace
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
             var childTable = child.PageTable.GetOrCreate(baseVpn);
-            lock (table.Ptl)
+            using (table.Ptl.Enter())
             {
                 for (var j = from; j < to; j++)
                 {
@@ -134,7 +134,7 @@ public sealed partial class AddressSpace
     private void ClearWriteBits(ulong startVpn, ulong endVpn) =>
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
-            lock (table.Ptl)
+            using (table.Ptl.Enter())
             {
                 for (var j = from; j < to; j++)
                 {

@@ -132,7 +132,7 @@ public sealed partial class AddressSpace
         var endVpn = end.PageNumber;
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
-            lock (table.Ptl)
+            using (table.Ptl.Enter())
             {
                 for (var j = from; j < to; j++)
                 {

@@ -141,7 +141,7 @@ public sealed class KsmScanner
     private void Snapshot(PteTable table, ulong baseVpn, int from, int to, PassState pass)
     {
         pass.Candidates.Clear();
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             for (var j = from; j < to; j++)
             {
@@ -221,7 +221,7 @@ public sealed class KsmScanner
             }
 
             var changed = false;
-            lock (page.Table.Ptl)
+            using (page.Table.Ptl.Enter())
             {
                 var pte = page.Table.Slots[page.Entry];
                 if (IsExclusive(pte, page.Pfn) && Memory.Read(page.Pfn, new AccessSite("ksm", -1, page.Hva.PageNumber)) == page.Content)
@@ -257,7 +257,7 @@ public sealed class KsmScanner
         }
 
         ulong readOnly = 0;
-        lock (page.Table.Ptl)
+        using (page.Table.Ptl.Enter())
         {
             var pte = page.Table.Slots[page.Entry];
             if (IsExclusive(pte, page.Pfn))
@@ -282,7 +282,7 @@ public sealed class KsmScanner
         }
 
         var replaced = false;
-        lock (page.Table.Ptl)
+        using (page.Table.Ptl.Enter())
         {
             if (page.Table.Slots[page.Entry] == readOnly && Memory.RefCount(page.Pfn) == 1
                 && Memory.Read(page.Pfn, new AccessSite("ksm", -1, page.Hva.PageNumber)) == Memory.Read(ksmPage, new AccessSite("ksm", -1, page.Hva.PageNumber)))

@@ -288,7 +288,7 @@ public sealed class PageMigrator
         }
 
         var i = PageTable.PteIndex(vpn);
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             var pte = table.Slots[i];
             if (!Pte.IsPresent(pte) || Pte.PfnOf(pte) != old)
@@ -316,7 +316,7 @@ public sealed class PageMigrator
     {
         var table = mapping.Mm.PageTable.Find(mapping.Hva.PageNumber)!;
         var i = PageTable.PteIndex(mapping.Hva.PageNumber);
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             if (table.Slots[i] != entry)
             {

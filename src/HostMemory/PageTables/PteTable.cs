@@ -1,3 +1,5 @@
+using Hypervisor.HostMemory.Locking;
+
 namespace Hypervisor.HostMemory.PageTables;
 
 /// <summary>
@@ -13,10 +15,11 @@ public sealed class PteTable
     public readonly ulong[] Slots = new ulong[Entries];
 
     /// <summary>
-    /// The page-table lock: guards <see cref="Slots"/> and <see cref="Used"/> against concurrent faults, zaps
-    /// and protection changes. Never held while calling an MMU notifier.
+    /// The page-table lock (a spinlock, as the kernel's split PTL): guards <see cref="Slots"/> and <see cref="Used"/>
+    /// against concurrent faults, zaps and protection changes. Taken as <c>using (table.Ptl.Enter())</c>. Never held
+    /// while calling an MMU notifier, and never taken twice by one thread.
     /// </summary>
-    public readonly Lock Ptl = new();
+    public SpinLatch Ptl;
 
     /// <summary>Non-empty entries (present or swap); an unmap that brings it to zero frees the table.</summary>
     public int Used;

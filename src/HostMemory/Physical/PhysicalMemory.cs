@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Locking;
 
 namespace Hypervisor.HostMemory.Physical;
 
@@ -25,7 +26,7 @@ public sealed partial class PhysicalMemory
     private readonly ViolationLog _violations;
 
     // Guards _freeHead, _highWater and the free-list links; held for a handful of instructions only.
-    private readonly Lock _freeListLock = new();
+    private SpinLatch _freeListLock;
     private int _freeHead = NoFrame;
     private int _highWater = 1;
     private int _freeCount;
@@ -96,7 +97,7 @@ public sealed partial class PhysicalMemory
 
     private bool TryPopFree(out int index)
     {
-        lock (_freeListLock)
+        using (_freeListLock.Enter())
         {
             if (_freeHead != NoFrame)
             {
@@ -123,7 +124,7 @@ public sealed partial class PhysicalMemory
     {
         ref var frame = ref _frames[index];
         frame.Content = Poison;
-        lock (_freeListLock)
+        using (_freeListLock.Enter())
         {
             var link = _freeHead == NoFrame ? FrameState.FreeLinkMask : (ulong)_freeHead;
             Volatile.Write(ref frame.State, FrameState.FlagBits(FrameFlags.Free) | link);

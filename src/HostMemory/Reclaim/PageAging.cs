@@ -74,7 +74,7 @@ public sealed class PageAging
     internal AgedSegment AgeSegment(AddressSpace mm, PteTable table, ulong baseVpn, int from, int to)
     {
         ulong mapped = 0, young = 0;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             for (var j = from; j < to; j++)
             {

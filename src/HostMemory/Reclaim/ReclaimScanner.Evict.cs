@@ -57,7 +57,7 @@ public sealed partial class ReclaimScanner
 
         ulong migration = 0;
         var moreMappings = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             var pte = table.Slots[entry];
             var state = Memory.StateOf(pfn);
@@ -87,7 +87,7 @@ public sealed partial class ReclaimScanner
             var content = Memory.Read(pfn, new AccessSite("reclaim", -1, hva.PageNumber));
             var stored = pass.Swap.TryStore(pfn, content, moreMappings, out var slot);
             var swapped = false;
-            lock (table.Ptl)
+            using (table.Ptl.Enter())
             {
                 if (table.Slots[entry] == migration)
                 {
@@ -147,7 +147,7 @@ public sealed partial class ReclaimScanner
         }
 
         var changed = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             var pte = table.Slots[entry];
             if (Pte.IsPresent(pte) && Pte.PfnOf(pte) == pfn && (pass.IgnoreYoung || (pte & Pte.Accessed) == 0)

@@ -153,7 +153,7 @@ public sealed class PageWriteback
         }
 
         var changed = false;
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             pte = table.Slots[i];
             if (Pte.IsPresent(pte) && Pte.PfnOf(pte) == pfn && (pte & (Pte.Writable | Pte.Dirty)) != 0)

@@ -77,7 +77,7 @@ public sealed class SwapInTests
         Assert.That(host.Swap.TryStore(content, out var slot), Is.True, "the swap device has room");
         using var _ = mm.EnterRead();
         var table = mm.PageTable.GetOrCreate(hva.PageNumber);
-        lock (table.Ptl)
+        using (table.Ptl.Enter())
         {
             Assert.That(table.Slots[PageTable.PteIndex(hva.PageNumber)], Is.Zero, "the PTE was empty");
             table.Slots[PageTable.PteIndex(hva.PageNumber)] = Pte.MakeSwap(slot);
