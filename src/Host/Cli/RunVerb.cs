@@ -3,6 +3,7 @@ using Hypervisor.GuestModel;
 using Hypervisor.GuestModel.Running;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.GuestModel.Summary;
+using Hypervisor.Host.Analyze.Output;
 using Hypervisor.Host.Configuration;
 using Hypervisor.Host.Logging;
 using Hypervisor.Host.Pipeline;
@@ -51,7 +52,8 @@ internal static class RunVerb
     private static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
         string? logDir, string? configFile, CancellationToken cancellation)
     {
-        var console = AnsiConsole.Console;
+        // Redirected output (a log, a pipe, CI) gets plain text wide enough that no number is wrapped or cut.
+        var console = Console.IsOutputRedirected ? ReportWriter.PlainConsole(Console.Out) : AnsiConsole.Console;
         if (profileText is not null)
         {
             var profiles = Enum.GetValues<NotifierProfile>().ToDictionary(p => Names.Kebab(p.ToString()), p => p, StringComparer.Ordinal);
