@@ -42,7 +42,7 @@ public sealed class MemoryFootprintTests
             Assert.That(frameBytesPerFrame, Is.LessThanOrEqualTo(16.1), "a frame costs 16 bytes (content word + state word)");
             Assert.That(pteBytesPerPage, Is.LessThanOrEqualTo(8.5), "a mapped page costs about one 8-byte PTE (plus its table's share of headers)");
             Assert.That(retainedPerPage, Is.LessThanOrEqualTo(8.5), "and that memory is what stays allocated");
-            Assert.That(frameBytesPerFrame + pteBytesPerPage, Is.LessThanOrEqualTo(24.5), "the design's budget: 16 + 8 bytes per mapped 4 KiB page, plus about a quarter byte of table headers");
+            Assert.That(frameBytesPerFrame + pteBytesPerPage, Is.LessThanOrEqualTo(24.5), "the design's budget: 16 + 8 bytes per mapped 4 KiB page, plus a fraction of a byte of table headers");
             Assert.That(host.Violations.Total, Is.Zero, "no violations");
         });
         GC.KeepAlive(mm);
