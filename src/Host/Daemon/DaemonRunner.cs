@@ -17,9 +17,12 @@ namespace Hypervisor.Host.Daemon;
 /// </summary>
 internal static class DaemonRunner
 {
+    private const string StoppedBeforeServing = "stop requested before any scenario started";
+
     /// <summary>Runs the daemon to its stop; returns the exit code (0, 1 violations, 3 failure; bad input throws).</summary>
     public static int Run(string? configFile, SettingsOverrides overrides)
     {
+        using var signals = new EarlyStopSignals();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
@@ -47,9 +50,21 @@ internal static class DaemonRunner
 
             // Resolved now: Run disposes the host (and its services) when it returns.
             var service = host.Services.GetServices<IHostedService>().OfType<DaemonService>().Single();
+            if (signals.Requested)
+            {
+                logger.DaemonStopping(StoppedBeforeServing);
+                return outcome.ExitCode;
+            }
+
+            signals.HandOver(host.Services.GetRequiredService<IHostApplicationLifetime>());
             try
             {
                 host.Run();
+            }
+            catch (OperationCanceledException) when (signals.Requested && service.ExecuteTask is null)
+            {
+                // The stop came between the check above and the start: the host refused to start, nothing ran.
+                logger.DaemonStopping(StoppedBeforeServing);
             }
             catch (OptionsValidationException e)
             {
