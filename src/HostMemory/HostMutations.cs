@@ -14,4 +14,9 @@ public enum HostMutations
     UnregisterWithoutWait = 1 << 1,
     /// <summary>Legacy profile: <c>InvalidatePage</c> is called after the old page was freed, not before.</summary>
     LegacyInvalidateAfterFree = 1 << 2,
+    /// <summary>
+    /// <c>munmap</c> and <c>madvise(DONTNEED)</c> clear the PTEs and free the pages first, and only then call
+    /// <c>InvalidateRangeStart</c>/<c>End</c>: the order zap-before-free forbids, in either profile.
+    /// </summary>
+    FreeBeforeInvalidate = 1 << 3,
 }

@@ -18,6 +18,7 @@ public static class MutationCatalog
         ["no-young-propagation"] = new(ShadowMutations.NoYoungPropagation, HostMutations.None, null),
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),
+        ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),
         // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
         ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
     };

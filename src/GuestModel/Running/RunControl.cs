@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Hypervisor.GuestModel.Running;
 
 /// <summary>
@@ -8,6 +10,7 @@ public sealed class RunControl : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private long _budget;
+    private ExceptionDispatchInfo? _failure;
 
     public RunControl(long? accessBudget) => _budget = accessBudget ?? long.MaxValue;
 
@@ -18,6 +21,26 @@ public sealed class RunControl : IDisposable
     public void RequestStop() => _stop.Cancel();
 
     public void Dispose() => _stop.Dispose();
+
+    /// <summary>
+    /// Wraps the body of a vCPU or activity thread: an exception there (a bug in the simulator) is kept and stops the
+    /// run, instead of tearing the process down with it. The runner rethrows it with <see cref="ThrowIfFailed"/>.
+    /// </summary>
+    public ThreadStart Guard(Action body) => () =>
+    {
+        try
+        {
+            body();
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+            RequestStop();
+        }
+    };
+
+    /// <summary>Rethrows the first exception a guarded thread raised, with its original stack trace.</summary>
+    public void ThrowIfFailed() => Volatile.Read(ref _failure)?.Throw();
 
     /// <summary>Claims up to <paramref name="batch"/> accesses from the budget; returns how many were granted.</summary>
     public int ClaimAccesses(int batch)

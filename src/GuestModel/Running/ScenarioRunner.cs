@@ -64,6 +64,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
         // kswapd first: an invalidation it has open would look like an unbalanced one to the checks below.
         memory.StopKswapd();
+        control.ThrowIfFailed();
         foreach (var problem in guests.SelectMany(g => g.EndOfRunProblems()))
         {
             host.Violations.Report(OracleViolations.ProtocolAtEnd, new AccessSite("runner", -1, 0), -1, problem);
@@ -116,7 +117,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
             var context = new ActivityContext(host, memory, guests, control, new Random(unchecked((int)seed) ^ (index * 7919)),
                 (kind, guest, outcome) => new HostActivityEvent(scenario.Name, clock.Elapsed, kind, guest, outcome), sink);
-            var thread = new Thread(() =>
+            var thread = new Thread(control.Guard(() =>
             {
                 for (long n = 0; spec.TryGetFiringTime(n, out var at); n++)
                 {
@@ -128,7 +129,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                     var outcome = executor.Fire(context, spec);
                     context.Report(spec.Kind, spec.Guest, outcome);
                 }
-            })
+            }))
             { Name = $"activity:{spec.Kind}:{spec.Guest}", IsBackground = true };
             thread.Start();
             threads.Add(thread);

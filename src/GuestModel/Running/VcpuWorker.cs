@@ -36,7 +36,7 @@ public sealed class VcpuWorker
 
     public Thread Start()
     {
-        var thread = new Thread(Run) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
+        var thread = new Thread(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
         thread.Start();
         return thread;
     }

@@ -106,6 +106,17 @@ public sealed partial class AddressSpace
     /// <summary>start, zap, end, then free: the order every unmapping path follows.</summary>
     private void ZapWithNotifiers(in NotifierRange range)
     {
+        if ((Host.Mutations & HostMutations.FreeBeforeInvalidate) != 0)
+        {
+            // The broken order: the secondary MMU still maps the pages while they go back to the allocator.
+            var early = new List<Pfn>();
+            ZapRange(range.Start, range.End, early);
+            FreeGathered(early);
+            Notifiers.InvalidateRangeStart(range);
+            Notifiers.InvalidateRangeEnd(range);
+            return;
+        }
+
         Notifiers.InvalidateRangeStart(range);
         var gather = new List<Pfn>();
         ZapRange(range.Start, range.End, gather);

@@ -113,6 +113,9 @@ public sealed class ForkExecutor : IActivityExecutor
             {
                 problem = ValueCodec.Tag(read) switch
                 {
+                    // A freed frame reused by another guest can hand the child a value no vCPU of this guest wrote.
+                    ValueCodec.TagVcpu when ValueCodec.Writer(read) >= vcpuSeqAtFork.Length =>
+                        $"fork child {childId} read {ValueCodec.Describe(read)}, which no vCPU of {guest.Name} wrote",
                     ValueCodec.TagVcpu when ValueCodec.SeqAfter(ValueCodec.Seq(read), vcpuSeqAtFork[ValueCodec.Writer(read)]) =>
                         $"fork child {childId} saw the parent's {ValueCodec.Describe(read)}, made after the fork",
                     ValueCodec.TagHost when ValueCodec.SeqAfter(ValueCodec.Seq(read), hostSeqAtFork) =>
