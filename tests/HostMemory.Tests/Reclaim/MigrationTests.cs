@@ -38,12 +38,7 @@ public sealed class MigrationTests : ReclaimFixture
     {
         var host = NewHost(frames: 64);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Modern);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 3);
-        var old = Pte.PfnOf(mm.PteOf(hva));
-        probe.Watch = (mm, hva, old);
+        var (mm, probe, hva, old) = WatchedPage(host, NotifierProfile.Modern, 3);
 
         Assert.That(manager.MigratePage(mm, hva), Is.EqualTo(MigrationStatus.Migrated), "the page moved");
 
@@ -68,12 +63,7 @@ public sealed class MigrationTests : ReclaimFixture
     {
         var host = NewHost(frames: 64);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Legacy2008);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 3);
-        var old = Pte.PfnOf(mm.PteOf(hva));
-        probe.Watch = (mm, hva, old);
+        var (mm, probe, hva, old) = WatchedPage(host, NotifierProfile.Legacy2008, 3);
 
         Assert.That(manager.MigratePage(mm, hva), Is.EqualTo(MigrationStatus.Migrated), "the page moved");
 
@@ -92,11 +82,7 @@ public sealed class MigrationTests : ReclaimFixture
     {
         var host = NewHost(frames: 64, mutations: HostMutations.LegacyInvalidateAfterFree);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Legacy2008);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 3);
-        probe.Watch = (mm, hva, Pte.PfnOf(mm.PteOf(hva)));
+        var (mm, probe, hva, _) = WatchedPage(host, NotifierProfile.Legacy2008, 3);
 
         Assert.That(manager.MigratePage(mm, hva), Is.EqualTo(MigrationStatus.Migrated), "the page moved");
 

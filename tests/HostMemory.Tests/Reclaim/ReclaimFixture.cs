@@ -1,4 +1,6 @@
 using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.PageTables;
 using NUnit.Framework;
 
 namespace Hypervisor.HostMemory.Tests.Reclaim;
@@ -31,6 +33,21 @@ public abstract class ReclaimFixture
         }
 
         return start;
+    }
+
+    /// <summary>
+    /// One page of private anonymous memory holding <paramref name="content"/> in a fresh address space, with a
+    /// <see cref="ProbeNotifier"/> registered and watching that page's PTE and frame.
+    /// </summary>
+    protected static (AddressSpace Mm, ProbeNotifier Probe, Hva Hva, Pfn Pfn) WatchedPage(HostSystem host, NotifierProfile profile, ulong content)
+    {
+        var mm = host.CreateAddressSpace("vmm", profile);
+        var probe = new ProbeNotifier(host);
+        mm.RegisterNotifier(probe);
+        var hva = MapAndFill(mm, 1, _ => content);
+        var pfn = Pte.PfnOf(mm.PteOf(hva));
+        probe.Watch = (mm, hva, pfn);
+        return (mm, probe, hva, pfn);
     }
 
     protected static ulong ReadWord(AddressSpace mm, Hva hva)

@@ -48,12 +48,7 @@ public sealed class SwapOutTests : ReclaimFixture
     {
         var host = NewHost(frames: 64, swapSlots: 64);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Modern);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 42);
-        var pfn = Pte.PfnOf(mm.PteOf(hva));
-        probe.Watch = (mm, hva, pfn);
+        var (mm, probe, hva, pfn) = WatchedPage(host, NotifierProfile.Modern, 42);
 
         manager.ReclaimPass(int.MaxValue);
 
@@ -81,12 +76,7 @@ public sealed class SwapOutTests : ReclaimFixture
     {
         var host = NewHost(frames: 64, swapSlots: 64);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Legacy2008);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 42);
-        var pfn = Pte.PfnOf(mm.PteOf(hva));
-        probe.Watch = (mm, hva, pfn);
+        var (mm, probe, hva, pfn) = WatchedPage(host, NotifierProfile.Legacy2008, 42);
 
         manager.ReclaimPass(int.MaxValue);
 
@@ -108,11 +98,7 @@ public sealed class SwapOutTests : ReclaimFixture
     {
         var host = NewHost(frames: 64, swapSlots: 64, HostMutations.LegacyInvalidateAfterFree);
         using var manager = new HostMemoryManager(host);
-        var mm = host.CreateAddressSpace("vmm", NotifierProfile.Legacy2008);
-        var probe = new ProbeNotifier(host);
-        mm.RegisterNotifier(probe);
-        var hva = MapAndFill(mm, 1, _ => 42);
-        probe.Watch = (mm, hva, Pte.PfnOf(mm.PteOf(hva)));
+        var (mm, probe, hva, _) = WatchedPage(host, NotifierProfile.Legacy2008, 42);
 
         manager.ReclaimPass(int.MaxValue);
 
