@@ -29,4 +29,16 @@ public enum HostCounter
     OomReaps,
     AgingScans,
     YoungFromSecondary,
+    /// <summary>Page-table pages allocated (<c>__pte_alloc</c>), each charged one host frame.</summary>
+    PageTablesAllocated,
+    /// <summary>Page-table pages freed through an mmu_gather after the TLB flush.</summary>
+    PageTablesFreed,
+    /// <summary>Host TLB flushes of mmu_gather batches (<c>tlb_flush_mmu</c> / <c>tlb_finish_mmu</c>).</summary>
+    HostTlbFlushes,
+    /// <summary>Swap-in faults that found the page still in the swap cache (minor faults on the same frame).</summary>
+    SwapCacheHits,
+    /// <summary>Rmap walks (<c>rmap_walk</c>) run by reclaim, aging, writeback and migration.</summary>
+    RmapWalks,
+    /// <summary>Reclaim's attempts skipped because the rmap lock or page lock was contended (<c>try_lock</c>).</summary>
+    RmapContended,
 }

@@ -19,4 +19,14 @@ public enum HostMutations
     /// <c>InvalidateRangeStart</c>/<c>End</c>: the order zap-before-free forbids, in either profile.
     /// </summary>
     FreeBeforeInvalidate = 1 << 3,
+    /// <summary>
+    /// <c>free_pgtables</c> frees page-table pages as it unhooks them: before the VMAs are unlinked from the reverse
+    /// maps and before the mmu_gather's TLB flush, so an rmap walker still inside a table reads freed memory (P1, P8).
+    /// </summary>
+    TableFreeBeforeFlush = 1 << 4,
+    /// <summary>
+    /// Rmap walkers change PTEs without the page-table lock (<c>page_vma_mapped_walk</c> returning unlocked), racing
+    /// zap, fault and each other: double unmaps, lost dirty bits, map-count underflow (P2).
+    /// </summary>
+    RmapWalkWithoutPtl = 1 << 5,
 }

@@ -25,6 +25,7 @@ public sealed class HostSystem
         Violations = new ViolationLog(Time);
         Memory = new PhysicalMemory(options.RamBytes >> Hva.PageShift, Violations);
         Swap = new SwapDevice(options.SwapBytes >> Hva.PageShift);
+        SwapCache = new SwapCache(Memory, Swap);
     }
 
     public HostOptions Options { get; }
@@ -38,6 +39,18 @@ public sealed class HostSystem
     public PhysicalMemory Memory { get; }
 
     public SwapDevice Swap { get; }
+
+    /// <summary>Anonymous pages with a swap slot that are still in memory (refaults of them are minor faults).</summary>
+    public SwapCache SwapCache { get; }
+
+    /// <summary>The owners frames' reverse-map fields point at (anon_vmas and files).</summary>
+    public Rmap.RmapRegistry Rmap { get; } = new();
+
+    /// <summary>
+    /// Called on the walking thread for every (address space, address) an rmap walk visits, with the rmap lock held:
+    /// for tests and tracing (lockdep-style checks of what a walker holds). Must not block.
+    /// </summary>
+    public Action<AddressSpace, Hva>? RmapVisitObserver { get; set; }
 
     /// <summary>Creates a process address space with one user (the VMM process itself).</summary>
     public AddressSpace CreateAddressSpace(string name, NotifierProfile profile = NotifierProfile.Modern)
@@ -73,6 +86,7 @@ public sealed class HostSystem
     public FileObject CreateFile(string name, long pages, bool shmem = false, bool writeNotify = true)
     {
         var file = new FileObject(name, pages, shmem, writeNotify);
+        file.RegisterRmap(Rmap);
         _files.Enqueue(file);
         return file;
     }

@@ -25,7 +25,11 @@ public sealed partial class AddressSpace
             return HostStatus.Dead; // check_stable_address_space: the OOM reaper took this space's memory
         }
 
-        var table = PageTable.GetOrCreate(vpn);
+        if (!PageTable.TryGetOrCreate(vpn, out var table))
+        {
+            return CountFailure(HostStatus.OutOfMemory);
+        }
+
         var i = PageTable.PteIndex(vpn);
         var pte = Volatile.Read(ref table.Slots[i]);
         if (Pte.IsMigration(pte))
@@ -37,12 +41,12 @@ public sealed partial class AddressSpace
 
         if (Pte.IsNone(pte))
         {
-            return vma.File is null ? AnonymousFault(table, i, write) : FileFault(vma, vpn, table, i, write);
+            return vma.File is null ? AnonymousFault(vma, vpn, table, i, write) : FileFault(vma, vpn, table, i, write);
         }
 
         if (Pte.IsSwap(pte))
         {
-            return SwapInFault(vma, table, i, pte, write);
+            return SwapInFault(vma, vpn, table, i, pte, write);
         }
 
         if (write && !Pte.IsWritable(pte))
@@ -54,7 +58,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary><c>do_anonymous_page</c>: a read maps the shared zero page read-only; a write gets a zeroed frame.</summary>
-    private HostStatus AnonymousFault(PteTable table, int i, bool write)
+    private HostStatus AnonymousFault(Vma vma, ulong vpn, PteTable table, int i, bool write)
     {
         if (!write)
         {
@@ -69,6 +73,7 @@ public sealed partial class AddressSpace
             return HostStatus.OutOfMemory;
         }
 
+        SetAnonRmap(vma, vpn, pfn);
         Install(table, i, pfn, Pte.Writable | Pte.Dirty | Pte.Accessed, takeOverRef: true);
         Host.Count(HostCounter.AnonymousFaults);
         return HostStatus.Ok;
@@ -98,6 +103,7 @@ public sealed partial class AddressSpace
 
             Memory.Copy(page, copy, new AccessSite("cow", -1, vpn));
             Memory.Put(page);
+            SetAnonRmap(vma, vpn, copy);
             Install(table, i, copy, Pte.Writable | Pte.Dirty | Pte.Accessed, takeOverRef: true);
             return HostStatus.Ok;
         }
@@ -113,15 +119,25 @@ public sealed partial class AddressSpace
         return HostStatus.Ok;
     }
 
-    /// <summary><c>do_swap_page</c>: reads the page back from its swap slot into a new, exclusive frame.</summary>
-    private HostStatus SwapInFault(Vma vma, PteTable table, int i, ulong swapPte, bool write)
+    /// <summary>
+    /// <c>do_swap_page</c>: a swap PTE. If the page is still in the swap cache (reclaim unmapped it but has not freed
+    /// it yet) the same frame is mapped again: a minor fault. Otherwise the content is read from the slot into a new,
+    /// exclusive frame.
+    /// </summary>
+    private HostStatus SwapInFault(Vma vma, ulong vpn, PteTable table, int i, ulong swapPte, bool write)
     {
+        var slot = Pte.SwapSlotOf(swapPte);
+        if (Host.SwapCache.TryGet(slot, out var cached))
+        {
+            return SwapCacheFault(vma, table, i, swapPte, slot, cached, write);
+        }
+
         if (!Memory.TryAllocate(FrameFlags.Anon, 0, out var pfn))
         {
             return CountFailure(HostStatus.OutOfMemory);
         }
 
-        var slot = Pte.SwapSlotOf(swapPte);
+        SetAnonRmap(vma, vpn, pfn);
         var installed = false;
         using (table.Ptl.Enter())
         {
@@ -144,6 +160,68 @@ public sealed partial class AddressSpace
         Host.Swap.Free(slot);
         Host.Count(HostCounter.SwapIns);
         return HostStatus.Ok;
+    }
+
+    /// <summary>
+    /// <c>do_swap_page</c> on a swap-cache hit: <c>folio_lock_or_retry</c> (waits while reclaim works on the page),
+    /// still cached for this slot, <c>pte_same</c> under the PTL, map, <c>swap_free</c>; when no swap PTE is left,
+    /// <c>folio_free_swap</c> takes the page out of the cache. Writable only if no one else can see the page
+    /// (no other swap PTE and no mapping), else a later write copies. <paramref name="cached"/> comes with a reference.
+    /// </summary>
+    private HostStatus SwapCacheFault(Vma vma, PteTable table, int i, ulong swapPte, int slot, Pfn cached, bool write)
+    {
+        Memory.LockPage(cached);
+        try
+        {
+            if (!Host.SwapCache.TrySlotOf(cached, out var current) || current != slot)
+            {
+                Memory.Put(cached); // reclaim freed it from the cache meanwhile: walk again
+                return HostStatus.Ok;
+            }
+
+            var installed = false;
+            var writable = false;
+            using (table.Ptl.Enter())
+            {
+                if (table.Slots[i] == swapPte)
+                {
+                    writable = vma.CanWrite && Host.Swap.UseCount(slot) == 2 && Memory.MapCount(cached) == 0;
+                    var bits = Pte.Accessed | (writable ? Pte.Writable : 0) | (write && writable ? Pte.Dirty : 0);
+                    Volatile.Write(ref table.Slots[i], Pte.Make(cached, bits));
+                    Memory.AddMappingKeepRef(cached); // the lookup's reference becomes the mapping's
+                    installed = true;
+                }
+            }
+
+            if (!installed)
+            {
+                Memory.Put(cached);
+                return HostStatus.Ok;
+            }
+
+            if (write && writable)
+            {
+                Memory.MarkDirty(cached);
+            }
+
+            Host.Swap.Free(slot);
+            if (Host.Swap.UseCount(slot) == 1)
+            {
+                // folio_free_swap: only the cache still uses the slot. The slot's copy is stale from the next write on,
+                // so the page is dirty again, and the cache's reference goes with it.
+                Host.SwapCache.Delete(cached);
+                Memory.MarkDirty(cached);
+                Memory.Put(cached);
+            }
+
+            Host.Count(HostCounter.SwapIns);
+            Host.Count(HostCounter.SwapCacheHits);
+            return HostStatus.Ok;
+        }
+        finally
+        {
+            Memory.UnlockPage(cached);
+        }
     }
 
     /// <summary>
@@ -172,7 +250,7 @@ public sealed partial class AddressSpace
             Memory.Get(old); // keeps the old page alive while it is copied without the PTL
         }
 
-        return CopyOnWrite(vpn, table, i, pte, old);
+        return CopyOnWrite(vma, vpn, table, i, pte, old);
     }
 
     private bool CanReuseAnonymous(Pfn pfn)
@@ -193,7 +271,7 @@ public sealed partial class AddressSpace
     /// Legacy: <c>InvalidatePage</c> after the PTE change, outside the PTL, before the old page is put.
     /// The caller holds one extra reference on <paramref name="old"/>.
     /// </summary>
-    private HostStatus CopyOnWrite(ulong vpn, PteTable table, int i, ulong pte, Pfn old)
+    private HostStatus CopyOnWrite(Vma vma, ulong vpn, PteTable table, int i, ulong pte, Pfn old)
     {
         if (!Memory.TryAllocate(FrameFlags.Anon, 0, out var fresh))
         {
@@ -205,6 +283,8 @@ public sealed partial class AddressSpace
         {
             Memory.Copy(old, fresh, new AccessSite("cow", -1, vpn));
         }
+
+        SetAnonRmap(vma, vpn, fresh);
 
         var hva = Hva.FromPage(vpn);
         var range = NotifierRange.OnePage(hva, NotifierEvent.Clear, InvalidationCause.CopyOnWrite);

@@ -49,50 +49,90 @@ public sealed partial class AddressSpace
         return HostStatus.Ok;
     }
 
+    /// <summary><c>fork</c>, for callers that treat running out of memory as a bug (tests): throws instead.</summary>
+    public AddressSpace Fork(string childName) =>
+        TryFork(childName, out var child) == HostStatus.Ok ? child! : throw new InvalidOperationException($"fork of '{Name}' ran out of memory");
+
     /// <summary>
     /// <c>fork</c> (<c>dup_mmap</c> / <c>copy_page_range</c>): the child gets copies of the VMAs and PTEs sharing
-    /// the same frames. Private mappings are write-protected in both, inside a range start/end
-    /// (<see cref="NotifierEvent.ProtectionPage"/>) on the parent, so the next write on either side copies.
-    /// The child starts with no notifiers.
+    /// the same frames. Each child VMA is linked into the reverse maps (<c>anon_vma_fork</c>, i_mmap) before its PTEs
+    /// are copied, so an rmap walk from a shared page finds the child as soon as it maps it (P5). Private mappings are
+    /// write-protected in both, inside a range start/end (<see cref="NotifierEvent.ProtectionPage"/>) on the parent,
+    /// so the next write on either side copies. The child starts with no notifiers. Out of memory for a child page
+    /// table: the child is torn down and <see cref="HostStatus.OutOfMemory"/> returned (<c>-ENOMEM</c>).
     /// </summary>
-    public AddressSpace Fork(string childName)
+    public HostStatus TryFork(string childName, out AddressSpace? child)
     {
-        using var _ = WriteLock();
-        if (_dead)
+        child = null;
+        using (WriteLock())
         {
-            throw new InvalidOperationException($"cannot fork '{Name}': it has exited");
-        }
-
-        var child = new AddressSpace(Host, childName, Profile) { _nextMmapBase = _nextMmapBase };
-        foreach (var vma in _vmas)
-        {
-            child._vmas.Add(vma.CloneRange(vma.Start, vma.End));
-            var range = new NotifierRange(vma.Start, vma.End, NotifierEvent.ProtectionPage, InvalidationCause.Fork);
-            if (vma.IsCowMapping)
+            if (_dead)
             {
-                Notifiers.InvalidateRangeStart(range);
+                throw new InvalidOperationException($"cannot fork '{Name}': it has exited");
             }
 
-            CopyPageRange(child, vma);
-            if (vma.IsCowMapping)
+            var copy = new AddressSpace(Host, childName, Profile) { _nextMmapBase = _nextMmapBase };
+            var copied = true;
+            foreach (var vma in _vmas)
             {
-                Notifiers.InvalidateRangeEnd(range);
+                var childVma = vma.CloneRange(copy, vma.Start, vma.End);
+                LinkForkedVma(childVma, vma);
+                copy._vmas.Add(childVma);
+                var range = new NotifierRange(vma.Start, vma.End, NotifierEvent.ProtectionPage, InvalidationCause.Fork);
+                if (vma.IsCowMapping)
+                {
+                    Notifiers.InvalidateRangeStart(range);
+                }
+
+                copied = CopyPageRange(copy, vma);
+                if (vma.IsCowMapping)
+                {
+                    Notifiers.InvalidateRangeEnd(range);
+                }
+
+                if (!copied)
+                {
+                    break;
+                }
             }
+
+            if (copied)
+            {
+                Host.Count(HostCounter.Forks);
+                Host.Track(copy);
+                child = copy;
+                return HostStatus.Ok;
+            }
+
+            child = copy;
         }
 
-        Host.Count(HostCounter.Forks);
-        Host.Track(child); // only now: the scanners must not see the child's tables while they are being copied
-        return child;
+        // dup_mmap failed: the half-built child exits (outside the parent's lock; it takes its own).
+        child.Exit();
+        child = null;
+        return CountFailure(HostStatus.OutOfMemory);
     }
 
-    private void CopyPageRange(AddressSpace child, Vma vma)
+    /// <summary>
+    /// <c>copy_page_range</c> → <c>copy_pte_range</c>: both page-table locks, the child's first (<c>dst_ptl</c>, then
+    /// <c>src_ptl</c> nested), since rmap walkers can already reach the child's VMA. False if a child table could not
+    /// be allocated.
+    /// </summary>
+    private bool CopyPageRange(AddressSpace child, Vma vma)
     {
         var startVpn = vma.Start.PageNumber;
         var endVpn = vma.End.PageNumber;
         var cow = vma.IsCowMapping;
+        var ok = true;
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
-            var childTable = child.PageTable.GetOrCreate(baseVpn);
+            if (!ok || !child.PageTable.TryGetOrCreate(baseVpn, out var childTable))
+            {
+                ok = false;
+                return;
+            }
+
+            using (childTable.Ptl.Enter())
             using (table.Ptl.Enter())
             {
                 for (var j = from; j < to; j++)
@@ -129,6 +169,7 @@ public sealed partial class AddressSpace
                 }
             }
         });
+        return ok;
     }
 
     private void ClearWriteBits(ulong startVpn, ulong endVpn) =>

@@ -1,9 +1,10 @@
 namespace Hypervisor.HostMemory.AddressSpaces;
 
 /// <summary>
-/// What the host-wide scanners (reclaim, aging, writeback, migration, KSM, the OOM reaper) need from an address
-/// space beyond its public surface: the VMA list under a lock they already hold, a non-waiting mmap lock that
-/// tolerates a thread already holding it, and the OOM reaper's mark.
+/// What the scanners that work per address space (ksmd, the OOM reaper, migration's address lookup) need from it
+/// beyond its public surface: the VMA list under a lock they already hold, a non-waiting mmap lock that tolerates a
+/// thread already holding it, and the OOM reaper's mark. (Reclaim, aging, writeback and migration's move reach
+/// mappings through the reverse maps instead, with no mmap lock.)
 /// </summary>
 public sealed partial class AddressSpace
 {
@@ -36,8 +37,4 @@ public sealed partial class AddressSpace
 
         return TryEnterRead(out scope);
     }
-
-    /// <summary>Like <see cref="TryEnterScan"/> but waits for the lock (writeback, which must see every mapping).</summary>
-    internal MmapLockScope EnterScan() =>
-        _mmapLock.IsReadLockHeld || _mmapLock.IsWriteLockHeld ? default : ReadLock();
 }

@@ -1,6 +1,5 @@
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
-using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -8,8 +7,10 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 public sealed partial class AddressSpace
 {
     /// <summary>
-    /// <c>munmap</c>: range start (<see cref="NotifierEvent.Unmap"/>), clear the PTEs, range end, then free the
-    /// pages (<c>tlb_finish_mmu</c> frees after the end), remove the VMAs and free emptied page tables.
+    /// <c>munmap</c> (<c>do_vmi_munmap</c> → <c>unmap_region</c>), under the mmap write lock: split the edge VMAs
+    /// (under the rmap locks), range start (<see cref="NotifierEvent.Unmap"/>), clear the PTEs into an mmu_gather,
+    /// range end, then <c>free_pgtables</c> (unlink the VMAs from the reverse maps, unhook the emptied tables), then
+    /// <c>tlb_finish_mmu</c> (flush, free the pages and tables), then drop the VMAs.
     /// </summary>
     public HostStatus Munmap(Hva start, ulong length)
     {
@@ -30,9 +31,14 @@ public sealed partial class AddressSpace
             return HostStatus.Ok;
         }
 
-        ZapWithNotifiers(new NotifierRange(start, end, NotifierEvent.Unmap, InvalidationCause.Munmap));
-        RemoveVmaRange(start, end);
-        PageTable.FreeEmptyTables(start.PageNumber, end.PageNumber);
+        SplitAt(start);
+        SplitAt(end);
+        var removed = _vmas.FindAll(v => v.Start >= start && v.End <= end);
+        var gather = new MmuGather(Host);
+        ZapWithNotifiers(new NotifierRange(start, end, NotifierEvent.Unmap, InvalidationCause.Munmap), gather);
+        FreePgtables(removed, gather);
+        gather.Finish();
+        _vmas.RemoveAll(v => v.Start >= start && v.End <= end);
         Host.Count(HostCounter.Munmaps);
         return HostStatus.Ok;
     }
@@ -60,14 +66,19 @@ public sealed partial class AddressSpace
             return HostStatus.NoVma;
         }
 
-        ZapWithNotifiers(new NotifierRange(start, end, NotifierEvent.Clear, InvalidationCause.MadviseDontNeed));
+        // zap_page_range_single: the tables stay (walkers may be inside; only munmap and exit free them).
+        var gather = new MmuGather(Host);
+        ZapWithNotifiers(new NotifierRange(start, end, NotifierEvent.Clear, InvalidationCause.MadviseDontNeed), gather);
+        gather.Finish();
         Host.Count(HostCounter.MadviseDontNeeds);
         return HostStatus.Ok;
     }
 
     /// <summary>
-    /// <c>mmput</c>: drops a user; the last one tears the address space down (<c>exit_mmap</c>):
-    /// <c>Release</c> on every notifier first, then the pages are freed.
+    /// <c>mmput</c>: drops a user; the last one tears the address space down in <c>exit_mmap</c>'s order:
+    /// <c>mmu_notifier_release</c> first (P18), then, under the mmap lock, <c>unmap_vmas</c> (no range callbacks: the
+    /// released subscriptions no longer see them), <c>free_pgtables</c> (unlink from the reverse maps, unhook the
+    /// tables), <c>tlb_finish_mmu</c> (flush, then free pages and tables), <c>remove_vma</c>.
     /// </summary>
     public void Exit()
     {
@@ -90,46 +101,37 @@ public sealed partial class AddressSpace
 
         using var _ = WriteLock();
         _dead = true;
-        var gather = new List<Pfn>();
+        var gather = new MmuGather(Host);
         foreach (var vma in _vmas)
         {
-            // No range callbacks here: after release the kernel's notifier list is empty.
             ZapRange(vma.Start, vma.End, gather);
-            PageTable.FreeEmptyTables(vma.Start.PageNumber, vma.End.PageNumber);
         }
 
+        FreePgtables(_vmas, gather);
+        gather.Finish();
         _vmas.Clear();
-        FreeGathered(gather);
         Host.Count(HostCounter.Exits);
     }
 
-    /// <summary>start, zap, end, then free: the order every unmapping path follows.</summary>
-    private void ZapWithNotifiers(in NotifierRange range)
+    /// <summary>
+    /// start, zap into the gather, end: the order every unmapping path follows (<c>unmap_vmas</c>,
+    /// <c>zap_page_range_single</c>). The caller finishes the gather, which frees the pages after the end.
+    /// </summary>
+    private void ZapWithNotifiers(in NotifierRange range, MmuGather gather)
     {
         if ((Host.Mutations & HostMutations.FreeBeforeInvalidate) != 0)
         {
             // The broken order: the secondary MMU still maps the pages while they go back to the allocator.
-            var early = new List<Pfn>();
-            ZapRange(range.Start, range.End, early);
-            FreeGathered(early);
+            ZapRange(range.Start, range.End, gather);
+            gather.FlushMmu();
             Notifiers.InvalidateRangeStart(range);
             Notifiers.InvalidateRangeEnd(range);
             return;
         }
 
         Notifiers.InvalidateRangeStart(range);
-        var gather = new List<Pfn>();
         ZapRange(range.Start, range.End, gather);
         Notifiers.InvalidateRangeEnd(range);
-        FreeGathered(gather);
-    }
-
-    private void FreeGathered(List<Pfn> gather)
-    {
-        foreach (var pfn in gather)
-        {
-            Memory.Put(pfn);
-        }
     }
 
     /// <summary>
@@ -137,7 +139,7 @@ public sealed partial class AddressSpace
     /// releasing swap slots. The mappings' references are gathered for the caller to drop after the notifiers
     /// are done (zap-before-free).
     /// </summary>
-    internal void ZapRange(Hva start, Hva end, List<Pfn> gather)
+    internal void ZapRange(Hva start, Hva end, MmuGather gather)
     {
         var startVpn = start.PageNumber;
         var endVpn = end.PageNumber;
@@ -169,7 +171,7 @@ public sealed partial class AddressSpace
         });
     }
 
-    private void ReleasePresentPte(ulong pte, List<Pfn> gather)
+    private void ReleasePresentPte(ulong pte, MmuGather gather)
     {
         var pfn = Pte.PfnOf(pte);
         if (pfn.IsZeroPage)
@@ -188,7 +190,7 @@ public sealed partial class AddressSpace
         }
 
         Memory.RemoveMapping(pfn);
-        gather.Add(pfn);
+        gather.RemovePage(pfn);
     }
 
     private bool IsFullyMapped(Hva start, Hva end)
@@ -208,14 +210,6 @@ public sealed partial class AddressSpace
         return true;
     }
 
-    /// <summary>Removes [start, end) from the VMA list, splitting VMAs that straddle its edges.</summary>
-    private void RemoveVmaRange(Hva start, Hva end)
-    {
-        SplitAt(start);
-        SplitAt(end);
-        _vmas.RemoveAll(v => v.Start >= start && v.End <= end);
-    }
-
     /// <summary>Splits the VMA containing <paramref name="at"/> (if it does not start there) into two.</summary>
     private void SplitAt(Hva at)
     {
@@ -225,8 +219,7 @@ public sealed partial class AddressSpace
             return;
         }
 
-        var tail = vma.CloneRange(at, vma.End);
-        vma.End = at;
+        var tail = SplitVma(vma, at);
         _vmas.Insert(_vmas.IndexOf(vma) + 1, tail);
     }
 }

@@ -38,6 +38,7 @@ public sealed partial class AddressSpace
         Name = name;
         Profile = profile;
         Notifiers = new NotifierChain(this);
+        PageTable = new PageTable(host);
     }
 
     public HostSystem Host { get; }
@@ -48,7 +49,7 @@ public sealed partial class AddressSpace
 
     public NotifierChain Notifiers { get; }
 
-    public PageTable PageTable { get; } = new();
+    public PageTable PageTable { get; }
 
     private PhysicalMemory Memory => Host.Memory;
 
@@ -200,9 +201,13 @@ public sealed partial class AddressSpace
             file = Host.CreateFile($"{Name}-shmem-{start}", (long)(length >> Hva.PageShift), shmem: true);
         }
 
-        var vma = new Vma(start, end, kind, protection, kind == VmaKind.AnonymousPrivate ? null : file, filePageOffset);
+        // vm_pgoff: the file offset for file and shared memory, the virtual page number for private anonymous memory.
+        var anonymous = kind == VmaKind.AnonymousPrivate;
+        var vma = new Vma(this, start, end, kind, protection, anonymous ? null : file, filePageOffset,
+            anonymous ? start.PageNumber : (ulong)filePageOffset);
         var index = _vmas.FindIndex(v => v.Start > start);
         _vmas.Insert(index < 0 ? _vmas.Count : index, vma);
+        LinkFileVma(vma);
         return HostStatus.Ok;
     }
 

@@ -98,4 +98,53 @@ public sealed partial class FileObject
             return true;
         }
     }
+
+    /// <summary>
+    /// <c>__remove_mapping</c> for a page-cache page: under the cache lock, if page <paramref name="index"/> is still
+    /// <paramref name="pfn"/>, freeze its references (the caller's isolation reference plus the cache's), then test
+    /// dirty (refcount first, then dirty: a write through a get_user_pages reference dropped in between is not lost),
+    /// then remove it from the cache. True if removed; the frame is then frozen with no references, for
+    /// <see cref="PhysicalMemory.FreeFrozen"/>. Caller holds the page lock.
+    /// </summary>
+    internal bool TryRemoveFrozen(long index, Pfn pfn, PhysicalMemory memory)
+    {
+        System.Diagnostics.Debug.Assert(memory.IsPageLocked(pfn), "__remove_mapping: the caller holds the folio lock");
+        lock (_cacheLock)
+        {
+            var chunk = _cache[index >> ChunkShift];
+            if (chunk is null || chunk[index & (ChunkSize - 1)] != pfn.Value || !memory.TryFreeze(pfn, 2))
+            {
+                return false;
+            }
+
+            if ((memory.Flags(pfn) & FrameFlags.Dirty) != 0)
+            {
+                memory.Unfreeze(pfn, 2);
+                return false;
+            }
+
+            Volatile.Write(ref chunk[index & (ChunkSize - 1)], 0);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// <c>folio_migrate_mapping</c> for a page-cache page: under the cache lock, freeze <paramref name="old"/>'s
+    /// references (the caller's isolation reference plus the cache's) and put <paramref name="replacement"/> in its slot.
+    /// The caller has taken the cache's reference on the replacement and holds both page locks.
+    /// </summary>
+    internal bool TryReplaceFrozen(long index, Pfn old, Pfn replacement, PhysicalMemory memory)
+    {
+        lock (_cacheLock)
+        {
+            var chunk = _cache[index >> ChunkShift];
+            if (chunk is null || chunk[index & (ChunkSize - 1)] != old.Value || !memory.TryFreeze(old, 2))
+            {
+                return false;
+            }
+
+            Volatile.Write(ref chunk[index & (ChunkSize - 1)], replacement.Value);
+            return true;
+        }
+    }
 }

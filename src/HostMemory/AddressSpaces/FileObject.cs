@@ -12,6 +12,7 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 /// for the parts that are touched. A shared-memory object (<see cref="IsShmem"/>) has no backing store: its
 /// pages live only in the cache.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "i_mmap_rwsem lives exactly as long as the file.")]
 public sealed partial class FileObject
 {
     private const int ChunkShift = 16;
@@ -113,6 +114,8 @@ public sealed partial class FileObject
                 memory.Write(fresh, ReadBacking(index), new AccessSite("filemap", -1, (ulong)index));
             }
 
+            // __filemap_add_folio: folio->mapping and ->index before the page is visible in the cache.
+            memory.SetRmap(fresh, RmapId, (uint)index);
             var chunk = _cache[index >> ChunkShift] ?? EnsureChunk(_cache, index);
             Volatile.Write(ref chunk[index & (ChunkSize - 1)], fresh.Value);
             memory.Get(fresh); // the caller's reference; the allocation's reference belongs to the cache

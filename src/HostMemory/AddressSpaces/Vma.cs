@@ -1,19 +1,64 @@
+using Hypervisor.HostMemory.Rmap;
+
 namespace Hypervisor.HostMemory.AddressSpaces;
 
 /// <summary>
 /// A virtual memory area (<c>struct vm_area_struct</c>): [<see cref="Start"/>, <see cref="End"/>) with one
-/// backing and one protection. Changed only under the owning address space's mmap write lock.
+/// backing and one protection. Changed only under the owning address space's mmap write lock; its bounds and
+/// page offset also under the rmap locks of its owners (<c>vma_prepare</c>), because rmap walkers read them
+/// without the mmap lock.
 /// </summary>
 public sealed class Vma
 {
-    internal Vma(Hva start, Hva end, VmaKind kind, Protection protection, FileObject? file, long filePageOffset)
+    internal Vma(AddressSpace mm, Hva start, Hva end, VmaKind kind, Protection protection, FileObject? file, long filePageOffset, ulong pgOff)
     {
+        Mm = mm;
         Start = start;
         End = end;
         Kind = kind;
         Protection = protection;
         File = file;
         FilePageOffset = filePageOffset;
+        PgOff = pgOff;
+    }
+
+    /// <summary><c>vma-&gt;vm_mm</c>: the address space the VMA belongs to.</summary>
+    public AddressSpace Mm { get; }
+
+    /// <summary>
+    /// <c>vm_pgoff</c>: the page index mapped at <see cref="Start"/>: the file page offset for file and shared
+    /// mappings, the virtual page number at creation for private anonymous ones (kept across splits and fork, so a
+    /// page's linear index finds it in every VMA of its anon_vma family).
+    /// </summary>
+    public ulong PgOff { get; internal set; }
+
+    /// <summary>The low 32 bits of <see cref="PgOff"/>: the interval start that frames' 32-bit rmap index is compared with.</summary>
+    internal uint RmapStart => (uint)PgOff;
+
+    /// <summary><c>vma-&gt;anon_vma</c>: where new anonymous pages of this VMA are anchored; null until the first one.</summary>
+    public AnonVma? AnonVma { get; internal set; }
+
+    /// <summary><c>vma-&gt;anon_vma_chain</c>: every anon_vma this VMA is linked to (its own and its ancestors').</summary>
+    internal List<AnonVma> Chain { get; } = [];
+
+    /// <summary>True once <c>free_pgtables</c> unlinked the VMA from the reverse maps: no walker can reach it any more.</summary>
+    internal bool RmapUnlinked { get; set; }
+
+    /// <summary>The 32-bit rmap index of the page at virtual page <paramref name="vpn"/> (<c>linear_page_index</c>).</summary>
+    internal uint RmapIndexOf(ulong vpn) => (uint)(PgOff + (vpn - Start.PageNumber));
+
+    /// <summary><c>vma_address</c>: the address at which this VMA maps rmap index <paramref name="index"/>, if it does.</summary>
+    internal bool TryAddressOf(uint index, out Hva hva)
+    {
+        var offset = index - RmapStart;
+        if (offset >= Pages)
+        {
+            hva = default;
+            return false;
+        }
+
+        hva = Start.AddPages(offset);
+        return true;
     }
 
     public Hva Start { get; internal set; }
@@ -46,8 +91,12 @@ public sealed class Vma
     /// <summary>Index in <see cref="File"/> of the page mapped at virtual page <paramref name="vpn"/>.</summary>
     public long FileIndex(ulong vpn) => FilePageOffset + (long)(vpn - Start.PageNumber);
 
-    internal Vma CloneRange(Hva start, Hva end) =>
-        new(start, end, Kind, Protection, File, FilePageOffset + (long)((start.Value - Start.Value) >> Hva.PageShift));
+    /// <summary>A copy of [start, end) of this VMA for <paramref name="mm"/> (a split piece, or a fork child's VMA).</summary>
+    internal Vma CloneRange(AddressSpace mm, Hva start, Hva end)
+    {
+        var pages = (start.Value - Start.Value) >> Hva.PageShift;
+        return new(mm, start, end, Kind, Protection, File, FilePageOffset + (long)pages, PgOff + pages) { AnonVma = AnonVma };
+    }
 
     public override string ToString() => $"[{Start}, {End}) {Kind} {Protection}";
 }

@@ -4,21 +4,24 @@ using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.Reclaim;
+using Hypervisor.HostMemory.Rmap;
 
 namespace Hypervisor.HostMemory.Migration;
 
 /// <summary>
-/// Page migration (<c>migrate_pages</c> for one page): every mapping of the page becomes a migration entry inside a
-/// <see cref="NotifierEvent.Migrate"/> invalidation (Legacy: <c>InvalidatePage</c> after each change), the content
-/// is copied once nobody can write the old frame, the page cache is switched over, every entry maps the new frame
-/// with the permissions it had, the invalidations end, and only then is the old frame freed.
+/// Page migration (<c>migrate_pages</c> → <c>migrate_folio_unmap</c> / <c>migrate_folio_move</c> for one page):
+/// <c>try_to_migrate</c> turns every mapping into a migration entry through the reverse map, each inside its own
+/// <see cref="NotifierEvent.Migrate"/> section (Legacy: <c>InvalidatePage</c> after each change); the content is copied
+/// once nobody can write the old frame, <c>folio_migrate_mapping</c> freezes the old frame's references (any reference
+/// beyond ours and the page cache's, such as a get_user_pages pin, makes it fail), and <c>remove_migration_ptes</c>
+/// maps the new frame with the permissions each entry had, with no notifier (a non-present entry becomes present).
+/// On failure the entries map the old frame again.
 /// </summary>
 /// <remarks>
-/// The mappings are found from the VMAs (same address in every address space for an anonymous page shared by
-/// fork; every VMA of the file for a page-cache page), under the mmap read lock of every live address space,
-/// taken without waiting. Faulters that meet a migration entry wait and walk again. If the old frame has any
-/// reference that is not one of the mappings (or the cache), the move is undone: the entries map the old frame
-/// again, as <c>migrate_folio</c>'s reference check does.
+/// The page is found from a user address under that address space's mmap read lock and isolated (a reference), as
+/// <c>move_pages</c> does; the move itself holds only the page lock, the rmap lock during each walk and each mapping's
+/// page-table lock. Faulters that meet a migration entry wait and walk again. Pages in the swap cache and KSM pages
+/// are not moved here.
 /// </remarks>
 public sealed class PageMigrator
 {
@@ -32,51 +35,30 @@ public sealed class PageMigrator
     public MigrationStatus Migrate(AddressSpace mm, Hva hva)
     {
         hva = new Hva(hva.Value & ~Hva.PageMask);
-        using var locks = new ScanLocks();
-        if (!locks.TryAdd(mm))
+        if (!mm.TryEnterScan(out var scope))
         {
             return mm.IsDead ? MigrationStatus.NotMapped : MigrationStatus.Busy;
         }
 
-        var vma = mm.FindVma(hva);
-        var pte = mm.PteOf(hva);
-        if (vma is null || !Pte.IsPresent(pte))
+        Pfn pfn;
+        using (scope)
         {
-            return MigrationStatus.NotMapped;
+            var pte = mm.IsDead ? 0 : mm.PteOf(hva);
+            if (mm.IsDead || mm.FindVma(hva) is null || !Pte.IsPresent(pte))
+            {
+                return MigrationStatus.NotMapped;
+            }
+
+            pfn = Pte.PfnOf(pte);
+            var flags = Memory.Flags(pfn);
+            if (pfn.IsZeroPage || (flags & (FrameFlags.Ksm | FrameFlags.SwapCache)) != 0
+                || (flags & (FrameFlags.Anon | FrameFlags.PageCache)) == 0 || !Memory.TryGet(pfn))
+            {
+                return MigrationStatus.Unmovable;
+            }
         }
 
-        var pfn = Pte.PfnOf(pte);
-        var flags = Memory.Flags(pfn);
-        if (pfn.IsZeroPage || (flags & FrameFlags.Ksm) != 0 || (flags & (FrameFlags.Anon | FrameFlags.PageCache)) == 0)
-        {
-            return MigrationStatus.Unmovable;
-        }
-
-        var file = (flags & FrameFlags.Anon) != 0 ? null : vma.File;
-        var index = file is null ? 0 : vma.FileIndex(hva.PageNumber);
-        if ((flags & FrameFlags.Anon) == 0 && file is null)
-        {
-            return MigrationStatus.Unmovable;
-        }
-
-        var mappings = new List<Mapping>();
-        if (!FindMappings(mm, hva, pfn, file, index, locks, mappings))
-        {
-            return MigrationStatus.Busy;
-        }
-
-        if (!Memory.TryAllocate(flags & (FrameFlags.Anon | FrameFlags.PageCache), 0, out var fresh))
-        {
-            return MigrationStatus.OutOfMemory;
-        }
-
-        var moved = Move(pfn, fresh, file, index, mappings);
-        if (moved)
-        {
-            _host.Count(HostCounter.Migrations);
-        }
-
-        return moved ? MigrationStatus.Migrated : MigrationStatus.Pinned;
+        return MigrateIsolated(pfn);
     }
 
     /// <summary>
@@ -142,200 +124,143 @@ public sealed class PageMigrator
         return null;
     }
 
-    /// <summary>
-    /// The reverse map, from the VMAs: every place that may map <paramref name="pfn"/>. False if an address space
-    /// that has to be looked at is busy.
-    /// </summary>
-    private bool FindMappings(AddressSpace mm, Hva hva, Pfn pfn, FileObject? file, long index, ScanLocks locks, List<Mapping> into)
+    /// <summary>Moves an isolated page (the caller's reference is consumed).</summary>
+    private MigrationStatus MigrateIsolated(Pfn old)
     {
-        if (file is null && Memory.MapCount(pfn) <= 1)
+        var flags = Memory.Flags(old);
+        var file = (flags & FrameFlags.Anon) != 0 ? null : _host.Rmap.Lookup(Memory.RmapMapping(old)) as FileObject;
+        if ((flags & FrameFlags.Anon) == 0 && file is null)
         {
-            into.Add(new Mapping(mm, hva));
-            return true;
+            Memory.Put(old);
+            return MigrationStatus.Unmovable;
         }
 
-        foreach (var other in _host.LiveAddressSpaces())
+        if (!Memory.TryAllocate(flags & (FrameFlags.Anon | FrameFlags.PageCache), 0, out var fresh))
         {
-            if (!locks.TryAdd(other))
-            {
-                if (other.IsDead)
-                {
-                    continue;
-                }
-
-                return false;
-            }
-
-            if (file is null)
-            {
-                // fork keeps addresses: an anonymous page shared by fork is at the same address everywhere.
-                if (Pte.IsPresent(other.PteOf(hva)) && Pte.PfnOf(other.PteOf(hva)) == pfn)
-                {
-                    into.Add(new Mapping(other, hva));
-                }
-
-                continue;
-            }
-
-            foreach (var vma in other.VmasLocked)
-            {
-                if (FileMappings.TryAddressOf(vma, file, index, out var at))
-                {
-                    into.Add(new Mapping(other, at));
-                }
-            }
+            Memory.Put(old);
+            return MigrationStatus.OutOfMemory;
         }
 
-        return true;
+        Memory.LockPage(old);
+        var freshLocked = Memory.TryLockPage(fresh);
+        System.Diagnostics.Debug.Assert(freshLocked, "a newly allocated folio is never locked by anyone else");
+        var moved = Move(old, fresh, file);
+        Memory.UnlockPage(fresh);
+        Memory.Put(fresh); // the allocation's reference: the new mappings and the page cache hold their own
+        if (moved)
+        {
+            Memory.UnlockPage(old);
+            Memory.FreeFrozen(old);
+            _host.Count(HostCounter.Migrations);
+            return MigrationStatus.Migrated;
+        }
+
+        Memory.UnlockPage(old);
+        Memory.Put(old);
+        return MigrationStatus.Pinned;
     }
 
-    /// <summary>Unmap to migration entries, copy, switch the cache, remap, end, free. True if the page moved.</summary>
-    private bool Move(Pfn old, Pfn fresh, FileObject? file, long index, List<Mapping> mappings)
+    /// <summary>Unmap to migration entries, copy, switch the mapping, remap. True if the page moved (old is frozen).</summary>
+    private bool Move(Pfn old, Pfn fresh, FileObject? file)
     {
-        var invs = new PageInvalidation[mappings.Count];
-        var started = new bool[mappings.Count];
-        var entries = new ulong[mappings.Count];
-        var allStarted = true;
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            invs[k] = new PageInvalidation(mappings[k].Mm, mappings[k].Hva, NotifierEvent.Migrate, InvalidationCause.Migration);
-            started[k] = invs[k].Start();
-            allStarted &= started[k];
-        }
-
-        var unmapped = 0;
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            entries[k] = started[k] ? ToMigrationEntry(mappings[k], old) : 0;
-            unmapped += entries[k] != 0 ? 1 : 0;
-            invs[k].AfterPteChange(entries[k] != 0);
-        }
-
-        // No PTE and no secondary maps the old frame now, so its content is final... if every mapping was found
-        // and nobody else holds a reference (for a page-cache page, checked under the cache lock).
-        var ok = allStarted && unmapped > 0 && Memory.MapCount(old) == 0;
+        var unmap = new TryToMigrateOne(_host, old);
+        RmapWalk.Walk(_host, old, ref unmap, tryLock: false);
+        var ok = unmap.Unmapped > 0 && Memory.MapCount(old) == 0;
         if (ok)
         {
+            // No PTE and no secondary maps the old frame now, so its content is final.
             Memory.Copy(old, fresh, new AccessSite("migration", -1, (ulong)old.Value));
             if ((Memory.Flags(old) & FrameFlags.Dirty) != 0)
             {
                 Memory.MarkDirty(fresh);
             }
 
-            if (file is not null)
+            // folio_migrate_mapping: the new frame takes the old one's place in its anon_vma or file.
+            Memory.SetRmap(fresh, Memory.RmapMapping(old), Memory.RmapIndex(old));
+            if (file is null)
+            {
+                ok = Memory.TryFreeze(old, 1);
+            }
+            else
             {
                 Memory.Get(fresh); // the cache's reference, if the switch succeeds
-                ok = file.TryFreezeAndReplace(index, old, fresh, Memory, unmapped + 1);
+                ok = file.TryReplaceFrozen(Memory.RmapIndex(old), old, fresh, Memory);
                 if (!ok)
                 {
                     Memory.Put(fresh);
                 }
             }
-            else
-            {
-                ok = Memory.RefCount(old) == unmapped;
-            }
         }
 
-        var target = ok ? fresh : old;
-        var returnedToOld = new bool[mappings.Count];
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            if (entries[k] != 0)
-            {
-                returnedToOld[k] = FromMigrationEntry(mappings[k], entries[k], target) && !ok;
-            }
-        }
-
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            if (started[k])
-            {
-                invs[k].End();
-            }
-        }
-
-        // Free only now, after every secondary has returned from its invalidation.
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            if (entries[k] != 0 && !returnedToOld[k])
-            {
-                Memory.Put(old); // the reference of a mapping that no longer maps the old frame
-            }
-        }
-
-        if (ok && file is not null)
-        {
-            Memory.Put(old); // the cache's reference, handed over by the switch
-        }
-
-        Memory.Put(fresh); // the allocation's reference: the new mappings and the cache hold their own
-        for (var k = 0; k < mappings.Count; k++)
-        {
-            invs[k].AfterFree(entries[k] != 0);
-        }
-
+        var remap = new RemoveMigrationPte(_host, old, ok ? fresh : old);
+        RmapWalk.Walk(_host, ok ? fresh : old, ref remap, tryLock: false, requireMapped: false);
         return ok;
     }
 
-    /// <summary>Replaces the present PTE mapping <paramref name="old"/> by a migration entry; 0 if it maps something else.</summary>
-    private ulong ToMigrationEntry(Mapping mapping, Pfn old)
+    /// <summary>
+    /// <c>try_to_migrate_one</c> for one VMA: the present entry becomes a migration entry keeping the pfn and the
+    /// writable, dirty and accessed bits; the mapping's reference is dropped (never the last: ours is held).
+    /// </summary>
+    private struct TryToMigrateOne(HostSystem host, Pfn pfn) : IRmapOne
     {
-        var vpn = mapping.Hva.PageNumber;
-        if (mapping.Mm.PageTable.Find(vpn) is not { } table)
-        {
-            return 0;
-        }
+        public int Unmapped;
 
-        var i = PageTable.PteIndex(vpn);
-        using (table.Ptl.Enter())
+        public bool Visit(Vma vma, Hva address)
         {
-            var pte = table.Slots[i];
-            if (!Pte.IsPresent(pte) || Pte.PfnOf(pte) != old)
+            var inv = new PageInvalidation(vma.Mm, address, NotifierEvent.Migrate, InvalidationCause.Migration);
+            if (!inv.Start())
             {
-                return 0;
+                return true;
             }
 
-            if ((pte & Pte.Dirty) != 0)
+            var changed = false;
+            if (MappedPte.TryMap(host, vma, address, pfn, "try_to_migrate", migration: false, out var mapped))
             {
-                Memory.MarkDirty(old);
+                using (mapped)
+                {
+                    if ((mapped.Pte & Pte.Dirty) != 0)
+                    {
+                        host.Memory.MarkDirty(pfn);
+                    }
+
+                    Volatile.Write(ref mapped.Entry, Pte.MakeMigration(mapped.Pte));
+                    host.Memory.RemoveMapping(pfn);
+                    changed = true;
+                }
             }
 
-            var entry = Pte.MakeMigration(pte);
-            Volatile.Write(ref table.Slots[i], entry);
-            Memory.RemoveMapping(old); // the reference stays with this migration until the old frame is freed
-            return entry;
+            inv.AfterPteChange(changed);
+            inv.End();
+            if (changed)
+            {
+                host.Memory.Put(pfn);
+                Unmapped++;
+            }
+
+            inv.AfterFree(changed);
+            return true;
         }
     }
 
     /// <summary>
-    /// <c>remove_migration_pte</c>: maps <paramref name="target"/> where the entry still is, with the bits it had.
-    /// False if the entry was zapped meanwhile (<c>MADV_DONTNEED</c>).
+    /// <c>remove_migration_pte</c>: where a migration entry for <paramref name="old"/> still is, map
+    /// <paramref name="target"/> with the bits it had (no notifier: non-present to present). An entry zapped
+    /// meanwhile (<c>MADV_DONTNEED</c>, munmap) is simply gone.
     /// </summary>
-    private bool FromMigrationEntry(Mapping mapping, ulong entry, Pfn target)
+    private struct RemoveMigrationPte(HostSystem host, Pfn old, Pfn target) : IRmapOne
     {
-        var table = mapping.Mm.PageTable.Find(mapping.Hva.PageNumber)!;
-        var i = PageTable.PteIndex(mapping.Hva.PageNumber);
-        using (table.Ptl.Enter())
+        public bool Visit(Vma vma, Hva address)
         {
-            if (table.Slots[i] != entry)
+            if (MappedPte.TryMap(host, vma, address, old, "remove_migration_ptes", migration: true, out var mapped))
             {
-                return false;
-            }
-
-            Volatile.Write(ref table.Slots[i], Pte.Make(target, entry & (Pte.Writable | Pte.Dirty | Pte.Accessed)));
-            if (target == Pte.PfnOf(entry))
-            {
-                Memory.AddMappingKeepRef(target); // undo: the mapping takes its reference back
-            }
-            else
-            {
-                Memory.AddMapping(target);
+                using (mapped)
+                {
+                    Volatile.Write(ref mapped.Entry, Pte.Make(target, mapped.Pte & (Pte.Writable | Pte.Dirty | Pte.Accessed)));
+                    host.Memory.AddMapping(target);
+                }
             }
 
             return true;
         }
     }
-
-    private readonly record struct Mapping(AddressSpace Mm, Hva Hva);
 }

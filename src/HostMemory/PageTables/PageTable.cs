@@ -1,15 +1,19 @@
 using System.Runtime.CompilerServices;
+using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.PageTables;
 
 /// <summary>
-/// A four-level radix page table (PGD, PUD, PMD, PTE; 512 entries per level, 48-bit addresses). Levels are
-/// allocated lazily on fault and freed by <see cref="FreeEmptyTables"/> when an unmap empties them.
+/// A four-level radix page table (PGD, PUD, PMD, PTE; 512 entries per level, 48-bit addresses). Last-level tables
+/// are allocated on fault, each charged one host frame (<c>__pte_alloc</c>), and unhooked by
+/// <see cref="FreeEmptyTables"/> into an <see cref="MmuGather"/> that frees them after the TLB flush.
 /// </summary>
 /// <remarks>
-/// Walkers hold the address space's mmap lock (read or write); tables are only freed under the mmap write lock,
-/// so no walker can be inside a table that is being freed (the kernel gets the same guarantee for its slow-path
-/// walkers from the mmap lock, and for gup_fast from IRQ-off plus RCU table freeing).
+/// Two kinds of walkers keep a table alive in two ways, as in the kernel. Faults, get_user_pages and host accesses
+/// hold the mmap lock, and tables are unhooked only under the mmap write lock. Rmap walkers (reclaim, aging,
+/// writeback, migration) hold no mmap lock: they reach a table only through a VMA found in the reverse map under
+/// its rmap lock, and <c>free_pgtables</c> unlinks every VMA from the reverse maps (rmap write locks, which wait for
+/// those walkers) before it unhooks a table. A freed table is poisoned, so a walker that gets this wrong is caught.
 /// Creating a level races only with other creators (faults under the read lock): a compare-exchange picks one.
 /// </remarks>
 public sealed class PageTable
@@ -17,8 +21,14 @@ public sealed class PageTable
     private const int LevelBits = 9;
     private const int LevelMask = (1 << LevelBits) - 1;
 
+    /// <summary>Content word of a page-table page's frame (what a stale reader of the frame would see).</summary>
+    private const ulong TableFrameContent = 0x7AB1E_0000_0000UL;
+
     private readonly Directory<Directory<Directory<PteTable>>> _root = new();
+    private readonly HostSystem _host;
     private long _pteTables;
+
+    public PageTable(HostSystem host) => _host = host;
 
     /// <summary>Number of last-level tables currently allocated (each costs 4 KiB of entries).</summary>
     public long PteTableCount => Interlocked.Read(ref _pteTables);
@@ -32,37 +42,60 @@ public sealed class PageTable
         return pmd is null ? null : Volatile.Read(ref pmd.Slots[Index(vpn, 1)]);
     }
 
-    /// <summary>The last-level table covering <paramref name="vpn"/>, allocating missing levels.</summary>
-    public PteTable GetOrCreate(ulong vpn)
+    /// <summary>
+    /// The last-level table covering <paramref name="vpn"/>, allocating missing levels (<c>__pte_alloc</c> +
+    /// <c>pmd_install</c>). False when no host frame is left for a new table (the fault fails with out-of-memory).
+    /// Caller holds the mmap lock (read or write) and no page-table lock: the allocation may reclaim.
+    /// </summary>
+    public bool TryGetOrCreate(ulong vpn, out PteTable table)
     {
         var pud = GetOrCreate(_root, Index(vpn, 3));
         var pmd = GetOrCreate(pud, Index(vpn, 2));
         var slot = Index(vpn, 1);
-        var table = Volatile.Read(ref pmd.Slots[slot]);
+        table = Volatile.Read(ref pmd.Slots[slot])!;
         if (table is not null)
         {
-            return table;
+            return true;
         }
 
-        var fresh = new PteTable();
+        // Allocated outside any lock; the compare-exchange publishes the zeroed table (pmd_install's smp_wmb:
+        // "all pte setup ... visible before the pte is made visible"), and a loser frees its copy.
+        if (!_host.Memory.TryAllocate(FrameFlags.None, TableFrameContent, out var frame))
+        {
+            table = null!;
+            return false;
+        }
+
+        var fresh = new PteTable(frame);
         table = Interlocked.CompareExchange(ref pmd.Slots[slot], fresh, null) ?? fresh;
         if (ReferenceEquals(table, fresh))
         {
             Interlocked.Increment(ref _pteTables);
             Interlocked.Increment(ref pmd.Count);
+            _host.Count(HostCounter.PageTablesAllocated);
+        }
+        else
+        {
+            _host.Memory.Put(frame);
         }
 
-        return table;
+        return true;
     }
+
+    /// <summary>Like <see cref="TryGetOrCreate"/>, for callers that cannot fail (tests): throws when the host is out of memory.</summary>
+    public PteTable GetOrCreate(ulong vpn) =>
+        TryGetOrCreate(vpn, out var table) ? table : throw new InvalidOperationException("out of memory for a page table");
 
     /// <summary>Index of the entry within its last-level table.</summary>
     public static int PteIndex(ulong vpn) => (int)(vpn & LevelMask);
 
     /// <summary>
-    /// Frees every last-level table in [<paramref name="startVpn"/>, <paramref name="endVpn"/>) that has no
-    /// entries left, and every directory emptied by that (<c>free_pgtables</c>). Caller holds the mmap write lock.
+    /// Unhooks every last-level table in [<paramref name="startVpn"/>, <paramref name="endVpn"/>) that has no
+    /// entries left into <paramref name="gather"/>, which frees it after the TLB flush, and drops every directory
+    /// emptied by that (<c>free_pgd_range</c> → <c>free_pte_range</c> → <c>pte_free_tlb</c>). Caller holds the mmap
+    /// write lock, and has unlinked the range's VMAs from the reverse maps first.
     /// </summary>
-    public void FreeEmptyTables(ulong startVpn, ulong endVpn)
+    internal void FreeEmptyTables(ulong startVpn, ulong endVpn, MmuGather gather)
     {
         for (var vpn = startVpn & ~(ulong)LevelMask; vpn < endVpn; vpn += PteTable.Entries)
         {
@@ -75,8 +108,9 @@ public sealed class PageTable
                 continue;
             }
 
-            pmd!.Slots[slot] = null;
+            Volatile.Write(ref pmd!.Slots[slot], null);
             Interlocked.Decrement(ref _pteTables);
+            gather.RemoveTable(table);
             if (--pmd.Count == 0)
             {
                 pud!.Slots[Index(vpn, 2)] = null;

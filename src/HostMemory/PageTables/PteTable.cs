@@ -1,15 +1,39 @@
+using System.Diagnostics;
+using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Locking;
 
 namespace Hypervisor.HostMemory.PageTables;
 
 /// <summary>
 /// A last-level page table: 512 entries covering 2 MiB, with its own page-table lock (split PTL, like the
-/// kernel's per-table <c>ptl</c>).
+/// kernel's per-table <c>ptl</c>), backed by one host frame (<see cref="Frame"/>, the kernel's page-table page).
 /// </summary>
+/// <remarks>
+/// Its lifetime is the kernel's: allocated on fault (<c>__pte_alloc</c>), unhooked by <c>free_pgtables</c> after the
+/// VMAs were unlinked from the reverse maps, then freed through an <see cref="MmuGather"/> after the TLB flush. A freed
+/// table is poisoned (<see cref="IsFreed"/>, every entry <see cref="PoisonEntry"/>) under its lock; a walker that takes
+/// the lock of a freed table reports a page-table use-after-free (<see cref="CheckLive"/>).
+/// </remarks>
 #pragma warning disable CA1051 // Fields, not properties: the fault and zap loops index and lock them directly.
 public sealed class PteTable
 {
     public const int Entries = 512;
+
+    /// <summary>What every entry of a freed table holds: not none, yet neither present nor a swap or migration entry.</summary>
+    public const ulong PoisonEntry = 0xDEAD_BEEF_0000_0000UL;
+
+    /// <summary>Violation kind of a walker that entered a freed page table.</summary>
+    public static readonly ViolationKind PageTableUseAfterFree = new("page-table-use-after-free");
+
+    private volatile bool _freed;
+
+    public PteTable(Pfn frame) => Frame = frame;
+
+    /// <summary>The host frame holding this table (counted as host memory while the table lives).</summary>
+    public Pfn Frame { get; }
+
+    /// <summary>True once the table was freed (after its TLB flush); its entries are poison.</summary>
+    public bool IsFreed => _freed;
 
     /// <summary>The entries. Written only under <see cref="Ptl"/>; read under it or with the mmap lock held.</summary>
     public readonly ulong[] Slots = new ulong[Entries];
@@ -23,4 +47,35 @@ public sealed class PteTable
 
     /// <summary>Non-empty entries (present or swap); an unmap that brings it to zero frees the table.</summary>
     public int Used;
+
+    /// <summary>
+    /// For a walker that holds <see cref="Ptl"/> (or walks locklessly): false, with a
+    /// <see cref="PageTableUseAfterFree"/> violation, if the table was freed under it.
+    /// </summary>
+    public bool CheckLive(ViolationLog violations, in AccessSite site)
+    {
+        if (!_freed)
+        {
+            return true;
+        }
+
+        violations.Report(PageTableUseAfterFree, site, Frame.Value,
+            $"{site.Actor} entered page table (frame {Frame.Value}) after it was freed (address page 0x{site.Address:x})");
+        return false;
+    }
+
+    /// <summary>
+    /// Poisons the table for its free (<c>pte_free</c>): under its lock, so a walker holding the lock either finishes
+    /// before or sees <see cref="IsFreed"/>.
+    /// </summary>
+    internal void Poison()
+    {
+        using (Ptl.Enter())
+        {
+            Debug.Assert(!_freed, "a page table is freed once");
+            _freed = true;
+            Array.Fill(Slots, PoisonEntry);
+            Used = 0;
+        }
+    }
 }

@@ -19,6 +19,9 @@ public enum FrameFlags : byte
     Anon = 1 << 5,
     /// <summary>A page-cache page of a <see cref="AddressSpaces.FileObject"/>.</summary>
     PageCache = 1 << 6,
-    /// <summary>Taken off the LRU by reclaim, migration or KSM while they work on it (<c>PG_locked</c>).</summary>
+    /// <summary>
+    /// <c>PG_locked</c>, the page lock: held by reclaim, writeback, migration and swap-in while they work on the page;
+    /// file rmap walks require it (it keeps the page's mapping from being truncated away).
+    /// </summary>
     Locked = 1 << 7,
 }

@@ -27,6 +27,57 @@ public sealed partial class PhysicalMemory
         }
     }
 
+    /// <summary>
+    /// <c>folio_try_get</c>: takes a reference only if the frame is live (a walker that found the pfn without holding
+    /// anything that keeps it alive, such as the LRU scan). False for a free frame.
+    /// </summary>
+    public bool TryGet(Pfn pfn)
+    {
+        ref var state = ref _frames[pfn.Value].State;
+        while (true)
+        {
+            var old = Volatile.Read(ref state);
+            if ((old & FrameState.FlagBits(FrameFlags.Free)) != 0 || (old & FrameState.RefMask) == 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref state, old + FrameState.OneRef, old) == old)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>folio_ref_freeze</c>: if the frame has exactly <paramref name="expected"/> references, sets the count to zero
+    /// so that no one can take a new one (<see cref="TryGet"/> fails, <see cref="Get"/> reports). Undo with
+    /// <see cref="Unfreeze"/>, or free with <see cref="FreeFrozen"/>.
+    /// </summary>
+    public bool TryFreeze(Pfn pfn, int expected)
+    {
+        ref var state = ref _frames[pfn.Value].State;
+        var old = Volatile.Read(ref state);
+        return (old & FrameState.FlagBits(FrameFlags.Free)) == 0 && FrameState.RefCount(old) == expected
+            && Interlocked.CompareExchange(ref state, old & ~FrameState.RefMask, old) == old;
+    }
+
+    /// <summary><c>folio_ref_unfreeze</c>: gives a frozen frame back its <paramref name="count"/> references.</summary>
+    public void Unfreeze(Pfn pfn, int count) => Interlocked.Add(ref _frames[pfn.Value].State, (ulong)count);
+
+    /// <summary>Frees a frame whose references were frozen away (<c>__remove_mapping</c> then <c>free_unref_folios</c>).</summary>
+    public void FreeFrozen(Pfn pfn)
+    {
+        var state = StateOf(pfn);
+        if (FrameState.RefCount(state) != 0 || FrameState.MapCount(state) != 0)
+        {
+            _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("free_frozen", -1, 0), pfn.Value,
+                $"frame {pfn.Value} freed from a freeze with {FrameState.RefCount(state)} references and {FrameState.MapCount(state)} mappings");
+        }
+
+        PushFree(pfn.Value);
+    }
+
     /// <summary><c>put_page</c>: drops a reference; the last one frees the frame (poisons it).</summary>
     public void Put(Pfn pfn)
     {
@@ -53,6 +104,12 @@ public sealed partial class PhysicalMemory
                     _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("put_page", -1, 0), 0,
                         "the zero page lost its permanent reference");
                     return;
+                }
+
+                if ((FrameState.Flags(old) & FrameFlags.Locked) != 0)
+                {
+                    _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("put_page", -1, 0), pfn.Value,
+                        $"frame {pfn.Value} freed while its page lock is held (bad page state)");
                 }
 
                 if (FrameState.MapCount(old) != 0)

@@ -36,6 +36,8 @@ public sealed partial class PhysicalMemory
         ArgumentOutOfRangeException.ThrowIfLessThan(frameCount, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(frameCount, int.MaxValue - 1);
         _frames = new Frame[frameCount];
+        _rmapMapping = new ushort[frameCount];
+        _rmapIndex = new uint[frameCount];
         _violations = violations;
         _freeCount = (int)frameCount - 1;
         // The zero page: one permanent reference, never mapped-counted, never freed.
@@ -44,6 +46,9 @@ public sealed partial class PhysicalMemory
 
     /// <summary>Number of frames, including the zero page.</summary>
     public int TotalFrames => _frames.Length;
+
+    /// <summary>One past the highest frame ever handed out: the range a physical scan (the LRU clock) covers.</summary>
+    public int HighWater => Volatile.Read(ref _highWater);
 
     /// <summary>Frames that are free now (never used or on the free list).</summary>
     public int FreeFrames => Volatile.Read(ref _freeCount);

@@ -58,6 +58,9 @@ public sealed class SwapDevice
 
     public ulong Load(int slot) => Volatile.Read(ref _content[slot]);
 
+    /// <summary><c>swap_writepage</c>: writes a page's content to a slot it already holds (a synchronous device).</summary>
+    public void Store(int slot, ulong content) => Volatile.Write(ref _content[slot], content);
+
     public int UseCount(int slot) => Volatile.Read(ref _useCount[slot]);
 
     /// <summary><c>swap_duplicate</c>: one more PTE refers to the slot (fork).</summary>

@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.Reclaim;
@@ -113,18 +114,12 @@ public sealed class OomReaper
             return 0;
         }
 
-        var gather = new List<Pfn>();
+        var gather = new MmuGather(_host);
         mm.ZapRange(start, end, gather);
         mm.Notifiers.InvalidateRangeEnd(range);
-        long freed = 0;
-        foreach (var pfn in gather)
-        {
-            freed += Memory.RefCount(pfn) == 1 ? 1 : 0;
-            Memory.Put(pfn);
-        }
-
+        gather.Finish();
         reaped++;
-        return freed;
+        return gather.LastReferencesDropped;
     }
 
     private (AddressSpace? Victim, List<(Hva, Hva)>? Ranges) TakeDeferred()

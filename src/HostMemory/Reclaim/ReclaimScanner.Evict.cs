@@ -3,191 +3,251 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Rmap;
 using Hypervisor.HostMemory.Writeback;
 
 namespace Hypervisor.HostMemory.Reclaim;
 
-/// <summary>Evicting one cold mapping: <c>try_to_unmap_one</c> plus <c>pageout</c> for one PTE.</summary>
+/// <summary>Evicting one page: <c>shrink_folio_list</c>'s body for one folio.</summary>
 public sealed partial class ReclaimScanner
 {
-    private PhysicalMemory Memory => _host.Memory;
-
-    private void TryEvict(AddressSpace mm, Vma vma, PteTable table, int entry, ulong vpn, ReclaimPassState pass)
+    /// <summary>
+    /// One page, in the kernel's order: isolate (a reference) and <c>folio_trylock</c>; <c>folio_check_references</c>
+    /// (young: keep); anonymous: <c>add_to_swap</c>; <c>try_to_unmap</c> (every mapping, each inside its own notifier
+    /// section); still mapped: keep; dirty: <c>pageout</c> (after the last range end: the secondaries were zapped and
+    /// flushed first, so their writes reached the page); <c>__remove_mapping</c>: freeze the references (a refault or a
+    /// get_user_pages reference taken meanwhile makes it fail), then test dirty, then drop it from the swap or page cache
+    /// and free it.
+    /// </summary>
+    private void ShrinkFolio(Pfn pfn, ReclaimPassState pass)
     {
-        var pte = Volatile.Read(ref table.Slots[entry]);
-        if (!Pte.IsPresent(pte) || Pte.PfnOf(pte).IsZeroPage)
+        var state = Memory.StateOf(pfn);
+        var flags = FrameState.Flags(state);
+        if (pfn.IsZeroPage || (flags & (FrameFlags.Free | FrameFlags.Ksm | FrameFlags.Locked)) != 0)
         {
             return;
         }
 
-        // An unlocked hint only: the page-table lock re-checks everything before a change.
-        var pfn = Pte.PfnOf(pte);
-        var flags = Memory.Flags(pfn);
-        if ((flags & FrameFlags.Ksm) != 0)
+        var anon = (flags & FrameFlags.Anon) != 0;
+        FileObject? file = null;
+        if (anon)
         {
-            return; // KSM pages are not swapped in this model
-        }
-
-        if ((flags & FrameFlags.Anon) != 0)
-        {
-            if (SwapEnabled && !pass.Swap.Full)
+            // Not on the LRU: an anonymous page that is neither mapped nor in the swap cache is on its way to be freed.
+            if (!SwapEnabled || (FrameState.MapCount(state) == 0 && (flags & FrameFlags.SwapCache) == 0))
             {
-                SwapOut(mm, table, entry, Hva.FromPage(vpn), pfn, pass);
+                return;
             }
         }
-        else if ((flags & FrameFlags.PageCache) != 0 && vma.File is { IsShmem: false } file)
+        else if ((flags & FrameFlags.PageCache) == 0
+            || _host.Rmap.Lookup(Memory.RmapMapping(pfn)) is not FileObject { IsShmem: false } cacheFile)
         {
-            EvictFilePage(mm, file, vma.FileIndex(vpn), table, entry, Hva.FromPage(vpn), pfn, pass);
+            return; // not reclaimable here: page tables, shared memory (no swap entry for a shared mapping), KSM
+        }
+        else
+        {
+            file = cacheFile;
+        }
+
+        if (!Memory.TryGet(pfn))
+        {
+            return;
+        }
+
+        if (!Memory.TryLockPage(pfn))
+        {
+            pass.Contended++;
+            Memory.Put(pfn);
+            return;
+        }
+
+        var isolated = true;
+        try
+        {
+            pass.Scanned++;
+            if (Memory.MapCount(pfn) > 0 && !pass.IgnoreYoung)
+            {
+                var references = _aging.Referenced(pfn, pageLocked: true);
+                if (references.Contended)
+                {
+                    pass.Contended++;
+                    return;
+                }
+
+                if (references.Referenced > 0)
+                {
+                    pass.Young++;
+                    return; // folio_check_references: FOLIOREF_ACTIVATE
+                }
+            }
+
+            var freed = anon ? EvictAnon(pfn, pass) : EvictFile(pfn, file!, pass);
+            if (freed)
+            {
+                isolated = false;
+                pass.FramesFreed++;
+            }
+        }
+        finally
+        {
+            if (isolated)
+            {
+                Memory.UnlockPage(pfn);
+                Memory.Put(pfn);
+            }
         }
     }
 
-    /// <summary>
-    /// Swaps out one anonymous mapping. The PTE first becomes a migration entry (faulters wait), the secondaries
-    /// drop the page, and only then is the content read and stored: nobody can write the page any more, so the
-    /// slot gets its final content (<c>pageout</c> after <c>try_to_unmap</c>). Then the PTE becomes the swap
-    /// entry and the mapping's reference is dropped, after every notifier has returned.
-    /// </summary>
-    private void SwapOut(AddressSpace mm, PteTable table, int entry, Hva hva, Pfn pfn, ReclaimPassState pass)
+    /// <summary>Anonymous: swap cache, unmap, pageout, free. True if the frame was freed (and is no longer locked).</summary>
+    private bool EvictAnon(Pfn pfn, ReclaimPassState pass)
     {
-        var inv = new PageInvalidation(mm, hva, NotifierEvent.Clear, InvalidationCause.Reclaim);
-        if (!inv.Start())
+        if (!_host.SwapCache.TrySlotOf(pfn, out var slot) && !_host.SwapCache.TryAdd(pfn, out slot))
         {
-            return;
+            return false; // swap is full
         }
 
-        ulong migration = 0;
-        var moreMappings = false;
-        using (table.Ptl.Enter())
+        if (Memory.MapCount(pfn) > 0)
         {
-            var pte = table.Slots[entry];
-            var state = Memory.StateOf(pfn);
-            // Not touched since aging (unless youth is ignored); still this anonymous, non-KSM page; no reference beyond its mappings
-            // (a pinned page would not be freed: try_to_unmap's caller would keep it).
-            if (Pte.IsPresent(pte) && Pte.PfnOf(pte) == pfn && (pass.IgnoreYoung || (pte & Pte.Accessed) == 0)
-                && (FrameState.Flags(state) & (FrameFlags.Anon | FrameFlags.Ksm)) == FrameFlags.Anon
-                && FrameState.RefCount(state) == FrameState.MapCount(state))
+            var unmapped = TryToUnmap(pfn, slot, pass);
+            pass.SwappedOut += unmapped;
+            if (unmapped > 0)
             {
-                if ((pte & Pte.Dirty) != 0)
-                {
-                    Memory.MarkDirty(pfn);
-                }
-
-                migration = Pte.MakeMigration(pte);
-                Volatile.Write(ref table.Slots[entry], migration);
-                Memory.RemoveMapping(pfn);
-                moreMappings = FrameState.MapCount(state) > 1;
+                _host.Count(HostCounter.SwapOuts, unmapped);
             }
         }
 
-        var changed = migration != 0;
-        inv.AfterPteChange(changed);
-        var restored = false;
-        if (changed)
+        if (Memory.MapCount(pfn) > 0)
         {
-            var content = Memory.Read(pfn, new AccessSite("reclaim", -1, hva.PageNumber));
-            var stored = pass.Swap.TryStore(pfn, content, moreMappings, out var slot);
-            var swapped = false;
-            using (table.Ptl.Enter())
+            return false; // a mapping was busy or new: keep it (activate)
+        }
+
+        if (Memory.TestAndClearFlags(pfn, FrameFlags.Dirty))
+        {
+            // pageout → swap_writepage, synchronously (a zram-like device), after the unmap's range end.
+            _host.Swap.Store(slot, Memory.Read(pfn, new AccessSite("pageout", -1, (ulong)slot)));
+        }
+
+        AfterPageout?.Invoke(pfn);
+
+        // __remove_mapping: our isolation reference plus the swap cache's; "refcount first, then dirty".
+        if (!Memory.TryFreeze(pfn, 2))
+        {
+            return false; // a refault mapped it again, or a get_user_pages reference is in flight
+        }
+
+        if ((Memory.Flags(pfn) & FrameFlags.Dirty) != 0)
+        {
+            Memory.Unfreeze(pfn, 2);
+            return false;
+        }
+
+        _host.SwapCache.Delete(pfn);
+        Memory.UnlockPage(pfn);
+        Memory.FreeFrozen(pfn);
+        return true;
+    }
+
+    /// <summary>Page cache: unmap, write back if dirty, drop from the cache, free. True if the frame was freed.</summary>
+    private bool EvictFile(Pfn pfn, FileObject file, ReclaimPassState pass)
+    {
+        if (Memory.MapCount(pfn) > 0)
+        {
+            pass.FileUnmapped += TryToUnmap(pfn, slot: -1, pass);
+        }
+
+        if (Memory.MapCount(pfn) > 0)
+        {
+            return false;
+        }
+
+        var index = Memory.RmapIndex(pfn);
+        if (PageWriteback.WriteBackIfDirty(_host, file, index, pfn))
+        {
+            pass.WrittenBack++;
+        }
+
+        AfterPageout?.Invoke(pfn);
+        if (!file.TryRemoveFrozen(index, pfn, Memory))
+        {
+            return false;
+        }
+
+        Memory.UnlockPage(pfn);
+        Memory.FreeFrozen(pfn);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>try_to_unmap</c>: an rmap walk whose every mapping is replaced by a swap entry for <paramref name="slot"/>
+    /// (anonymous) or cleared (page cache). Returns the mappings removed.
+    /// </summary>
+    private int TryToUnmap(Pfn pfn, int slot, ReclaimPassState pass)
+    {
+        var one = new TryToUnmapOne(_host, pfn, slot);
+        if (RmapWalk.Walk(_host, pfn, ref one, tryLock: true) == RmapWalkStatus.Contended)
+        {
+            pass.Contended++;
+            _host.Count(HostCounter.RmapContended);
+        }
+
+        return one.Unmapped;
+    }
+
+    /// <summary>
+    /// <c>try_to_unmap_one</c> for one VMA. Modern: <c>range_start(CLEAR, [address, vma_address_end))</c> before the
+    /// page-table lock, <c>range_end</c> after it, around the unmap only (pageout comes after the walk). Legacy2008:
+    /// a plain clear under the lock, then <c>invalidate_page</c> after <c>pte_unmap_unlock</c>; safe because the
+    /// caller's isolation reference keeps the page from being freed before it.
+    /// </summary>
+    private struct TryToUnmapOne(HostSystem host, Pfn pfn, int slot) : IRmapOne
+    {
+        public int Unmapped;
+
+        public bool Visit(Vma vma, Hva address)
+        {
+            var memory = host.Memory;
+            var inv = new PageInvalidation(vma.Mm, address, NotifierEvent.Clear, InvalidationCause.Reclaim);
+            if (!inv.Start())
             {
-                if (table.Slots[entry] == migration)
+                return true;
+            }
+
+            var changed = false;
+            if (MappedPte.TryMap(host, vma, address, pfn, "try_to_unmap", migration: false, out var mapped))
+            {
+                using (mapped)
                 {
-                    if (stored)
+                    // TTU_IGNORE_ACCESS (v5.11+): no young test here; folio_referenced already decided.
+                    if ((mapped.Pte & Pte.Dirty) != 0)
                     {
-                        Volatile.Write(ref table.Slots[entry], Pte.MakeSwap(slot));
-                        swapped = true;
+                        memory.MarkDirty(pfn);
+                    }
+
+                    if (slot >= 0)
+                    {
+                        host.Swap.Duplicate(slot); // swap_duplicate: the swap PTE's use of the slot
+                        Volatile.Write(ref mapped.Entry, Pte.MakeSwap(slot));
                     }
                     else
                     {
-                        // Swap is full: map the page again as it was (its reference never left).
-                        Volatile.Write(ref table.Slots[entry], (migration & ~Pte.Migration) | Pte.Present);
-                        Memory.AddMappingKeepRef(pfn);
-                        restored = true;
+                        Volatile.Write(ref mapped.Entry, 0UL);
+                        mapped.Table.Used--;
                     }
+
+                    memory.RemoveMapping(pfn);
+                    changed = true;
                 }
             }
 
-            if (stored && !swapped)
+            inv.AfterPteChange(changed);
+            inv.End();
+            if (changed)
             {
-                _host.Swap.Free(slot); // MADV_DONTNEED zapped the entry meanwhile: the page is gone anyway
+                memory.Put(pfn); // the mapping's reference; never the last (the isolation reference is ours)
+                Unmapped++;
             }
 
-            if (swapped)
-            {
-                pass.SwappedOut++;
-                _host.Count(HostCounter.SwapOuts);
-            }
+            inv.AfterFree(changed);
+            return true;
         }
-
-        inv.End();
-        if (changed && !restored)
-        {
-            // Nobody can take a new reference to an unmapped anonymous page, so a count of one is ours alone.
-            if (Memory.RefCount(pfn) == 1)
-            {
-                pass.FramesFreed++;
-            }
-
-            Memory.Put(pfn);
-        }
-
-        inv.AfterFree(changed);
-    }
-
-    /// <summary>
-    /// Unmaps one mapping of a page-cache page. When it was the page's last mapping the page is cleaned (written
-    /// back if dirty) and dropped from the cache, unless someone took a new reference meanwhile
-    /// (<c>__remove_mapping</c>'s reference freeze).
-    /// </summary>
-    private void EvictFilePage(AddressSpace mm, FileObject file, long index, PteTable table, int entry, Hva hva, Pfn pfn, ReclaimPassState pass)
-    {
-        var inv = new PageInvalidation(mm, hva, NotifierEvent.Clear, InvalidationCause.Reclaim);
-        if (!inv.Start())
-        {
-            return;
-        }
-
-        var changed = false;
-        using (table.Ptl.Enter())
-        {
-            var pte = table.Slots[entry];
-            if (Pte.IsPresent(pte) && Pte.PfnOf(pte) == pfn && (pass.IgnoreYoung || (pte & Pte.Accessed) == 0)
-                && (Memory.Flags(pfn) & FrameFlags.PageCache) != 0)
-            {
-                if ((pte & Pte.Dirty) != 0)
-                {
-                    Memory.MarkDirty(pfn);
-                }
-
-                Volatile.Write(ref table.Slots[entry], 0UL);
-                table.Used--;
-                Memory.RemoveMapping(pfn);
-                changed = true;
-            }
-        }
-
-        inv.AfterPteChange(changed);
-        inv.End();
-        if (changed)
-        {
-            pass.FileUnmapped++;
-            if (Memory.MapCount(pfn) == 0)
-            {
-                if (PageWriteback.WriteBackIfDirty(_host, file, index, pfn))
-                {
-                    pass.WrittenBack++;
-                }
-
-                // Two references: the cache's and the one of the mapping just removed (which this code holds).
-                if (file.TryFreezeAndReplace(index, pfn, null, Memory, expectedRefs: 2))
-                {
-                    Memory.Put(pfn);
-                    pass.FramesFreed++;
-                }
-            }
-
-            Memory.Put(pfn);
-        }
-
-        inv.AfterFree(changed);
     }
 }

@@ -1,29 +1,23 @@
-using System.Numerics;
-using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.Reclaim;
 
 /// <summary>
-/// Page reclaim: a clock hand sweeps the page tables of every live address space, ages each mapped page, and
-/// evicts the cold ones (anonymous pages to swap, page-cache pages back to their file). Used by kswapd
-/// (<see cref="ReclaimDaemon"/>), by direct reclaim (<see cref="DirectReclaim"/>, installed in
-/// <see cref="Physical.PhysicalMemory.DirectReclaim"/>) and by the scenario's <c>reclaim</c> activity.
+/// Page reclaim (<c>shrink_folio_list</c>): a clock hand sweeps the frame table (the LRU, kept as physical order),
+/// takes each anonymous or page-cache page off it (a reference and the page lock), ages it through the reverse map
+/// (<c>folio_referenced</c>), and evicts the cold ones: anonymous pages into the swap cache and out to swap, page-cache
+/// pages back to their file. Used by kswapd (<see cref="ReclaimDaemon"/>), by direct reclaim (<see cref="DirectReclaim"/>,
+/// installed in <see cref="Physical.PhysicalMemory.DirectReclaim"/>) and by the scenario's <c>reclaim</c> activity.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why scan page tables instead of keeping a reverse map: the frame table costs 16 bytes a frame and the
-/// simulation must scale to hundreds of GiB, so no per-frame list of mappings (<c>anon_vma</c> chains) is kept.
-/// Linux 2.4's <c>swap_out</c> and MGLRU's <c>walk_mm</c> work the same way: walk each mm's page tables in
-/// clock order, age what is mapped, unmap what is cold. The cost is that a page mapped twice (after fork) is
-/// unmapped one PTE at a time as the hand reaches each mapping, and freed with its last one; the operations
-/// that need every mapping at once (migration, writeback) find them from the VMAs instead (see
-/// <see cref="FileMappings"/>).
+/// Reclaim never takes an mmap lock: it finds a page's mappings through the rmap (<see cref="Rmap.RmapWalk"/>), under
+/// the page lock, the rmap lock (try-lock: a busy one is skipped, as <c>rwc-&gt;try_lock</c>) and each mapping's
+/// page-table lock, and so races munmap, mprotect, fork and exit as the kernel's does.
 /// </para>
 /// <para>
-/// Locking: the mmap lock of one space at a time, for read and without waiting (busy spaces are skipped, like
-/// <c>mmap_read_trylock</c> in <c>walk_mm</c>); page-table locks only around the entry changes; notifiers with
-/// no page-table lock held. Every decision taken from an unlocked read is re-checked under the page-table lock,
-/// so concurrent passes (kswapd and several direct reclaimers) need no lock of their own.
+/// Concurrent passes (kswapd and several direct reclaimers) take disjoint chunks of the hand's sweep; a page taken by
+/// one is skipped by the others (its page lock is held).
 /// </para>
 /// </remarks>
 public sealed partial class ReclaimScanner
@@ -35,13 +29,14 @@ public sealed partial class ReclaimScanner
     // Passes one direct-reclaim call may run (the kernel's MAX_RECLAIM_RETRIES).
     private const int MaxDirectReclaimPasses = 16;
 
+    // Frames the hand moves per step (SWAP_CLUSTER_MAX-like batches of the LRU).
+    private const int ScanChunk = 32;
+
     private readonly HostSystem _host;
     private readonly PageAging _aging;
 
-    // Guards the clock hand: _handSpace and _handVpn, where the next pass starts.
-    private readonly Lock _handLock = new();
-    private AddressSpace? _handSpace;
-    private ulong _handVpn;
+    // The clock hand: the next frame to look at, modulo the frames in use; advanced with interlocked adds.
+    private long _hand;
 
     public ReclaimScanner(HostSystem host, PageAging aging, bool swapEnabled, int directReclaimBatch = 32)
     {
@@ -59,6 +54,14 @@ public sealed partial class ReclaimScanner
     public int DirectReclaimBatch { get; }
 
     /// <summary>
+    /// Test hook: called after a page was written to swap (or to its file) and before reclaim tries to free it, with
+    /// the page locked and unmapped. A refault that comes in here finds the page in the swap cache.
+    /// </summary>
+    public Action<Pfn>? AfterPageout { get; set; }
+
+    private PhysicalMemory Memory => _host.Memory;
+
+    /// <summary>
     /// Moves the clock hand until <paramref name="targetPages"/> frames were freed or it went twice around all
     /// memory (a page found young on the first round gets its second chance and is taken on the second).
     /// </summary>
@@ -71,48 +74,21 @@ public sealed partial class ReclaimScanner
     /// </summary>
     internal ReclaimResult ReclaimPass(int targetPages, bool ignoreYoung)
     {
-        var spaces = _host.LiveAddressSpaces();
-        if (spaces.Count == 0 || targetPages <= 0)
+        var frames = Memory.HighWater;
+        if (frames <= 1 || targetPages <= 0)
         {
             return default;
         }
 
-        AddressSpace? handSpace;
-        ulong vpn;
-        lock (_handLock)
+        var pass = new ReclaimPassState(targetPages, ignoreYoung);
+        for (var budget = (long)(ignoreYoung ? 1 : 2) * frames; budget > 0 && !pass.Done; budget -= ScanChunk)
         {
-            handSpace = _handSpace;
-            vpn = _handVpn;
-        }
-
-        var index = handSpace is null ? -1 : IndexOf(spaces, handSpace);
-        if (index < 0)
-        {
-            index = 0;
-            vpn = 0;
-        }
-
-        using var pass = new ReclaimPassState(targetPages, _host.Swap, ignoreYoung);
-        // Twice round everything (once when ignoring youth); starting mid-space, the first space is visited once
-        // more to finish the round.
-        var rounds = ignoreYoung ? 1 : 2;
-        for (var visits = (rounds * spaces.Count) + (vpn == 0 ? 0 : 1); visits > 0; visits--)
-        {
-            var stoppedAt = ScanSpace(spaces[index], vpn, pass);
-            if (pass.Done)
+            var start = (int)((ulong)(Interlocked.Add(ref _hand, ScanChunk) - ScanChunk) % (ulong)frames);
+            var end = Math.Min(frames, start + ScanChunk);
+            for (var i = start; i < end && !pass.Done; i++)
             {
-                vpn = stoppedAt;
-                break;
+                ShrinkFolio(new Pfn(i), pass);
             }
-
-            index = (index + 1) % spaces.Count;
-            vpn = 0;
-        }
-
-        lock (_handLock)
-        {
-            _handSpace = spaces[index];
-            _handVpn = vpn;
         }
 
         return pass.Result();
@@ -139,7 +115,7 @@ public sealed partial class ReclaimScanner
         _reclaimingOnThisThread = true;
         try
         {
-            for (var attempt = 0; attempt < MaxDirectReclaimPasses && _host.Memory.FreeFrames < DirectReclaimBatch; attempt++)
+            for (var attempt = 0; attempt < MaxDirectReclaimPasses && Memory.FreeFrames < DirectReclaimBatch; attempt++)
             {
                 var freed = ReclaimPass(DirectReclaimBatch, ignoreYoung: attempt > 0).FramesFreed;
                 if (freed == 0 && attempt > 0)
@@ -148,7 +124,7 @@ public sealed partial class ReclaimScanner
                 }
             }
 
-            return _host.Memory.FreeFrames > 0;
+            return Memory.FreeFrames > 0;
         }
         finally
         {
@@ -156,72 +132,8 @@ public sealed partial class ReclaimScanner
         }
     }
 
-    /// <summary>Scans one space from <paramref name="fromVpn"/>; returns where the hand stopped if the target was met.</summary>
-    private ulong ScanSpace(AddressSpace mm, ulong fromVpn, ReclaimPassState pass)
-    {
-        if (!mm.TryEnterScan(out var scope))
-        {
-            pass.SkippedSpaces++;
-            return 0;
-        }
-
-        using (scope)
-        {
-            if (mm.IsDead)
-            {
-                return 0;
-            }
-
-            foreach (var vma in mm.VmasLocked)
-            {
-                // Shared memory has no swap entry for a shared mapping in this model: it is never evicted.
-                if (vma.End.PageNumber <= fromVpn || vma.File is { IsShmem: true })
-                {
-                    continue;
-                }
-
-                var start = Math.Max(fromVpn, vma.Start.PageNumber);
-                for (var walk = new TableWalk(mm.PageTable, start, vma.End.PageNumber); walk.MoveNext();)
-                {
-                    for (var j = walk.From; j < walk.To; j = (j | 63) + 1)
-                    {
-                        var segment = _aging.AgeSegment(mm, walk.Table, walk.BaseVpn, j, Math.Min(walk.To, (j | 63) + 1));
-                        pass.Scanned += BitOperations.PopCount(segment.Mapped);
-                        pass.Young += BitOperations.PopCount(segment.Young);
-                        var cold = pass.IgnoreYoung ? segment.Mapped : segment.Mapped & ~segment.Young;
-                        for (; cold != 0; cold &= cold - 1)
-                        {
-                            var entry = (j & ~63) + BitOperations.TrailingZeroCount(cold);
-                            var vpn = walk.BaseVpn + (ulong)entry;
-                            TryEvict(mm, vma, walk.Table, entry, vpn, pass);
-                            if (pass.Done)
-                            {
-                                return vpn + 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        return 0;
-    }
-
-    private static int IndexOf(IReadOnlyList<AddressSpace> spaces, AddressSpace mm)
-    {
-        for (var i = 0; i < spaces.Count; i++)
-        {
-            if (ReferenceEquals(spaces[i], mm))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>The running totals of one pass and its swap batch.</summary>
-    private sealed class ReclaimPassState(int target, Physical.SwapDevice swap, bool ignoreYoung) : IDisposable
+    /// <summary>The running totals of one pass.</summary>
+    private sealed class ReclaimPassState(int target, bool ignoreYoung)
     {
         public long Scanned;
         public long Young;
@@ -229,9 +141,7 @@ public sealed partial class ReclaimScanner
         public long FileUnmapped;
         public long WrittenBack;
         public long FramesFreed;
-        public int SkippedSpaces;
-
-        public SwapOutBatch Swap { get; } = new(swap);
+        public int Contended;
 
         /// <summary>Evict young pages too (direct reclaim's last resort).</summary>
         public bool IgnoreYoung { get; } = ignoreYoung;
@@ -239,8 +149,6 @@ public sealed partial class ReclaimScanner
         public bool Done => FramesFreed >= target;
 
         public ReclaimResult Result() =>
-            new(Scanned, Young, SwappedOut, FileUnmapped, WrittenBack, FramesFreed, SkippedSpaces);
-
-        public void Dispose() => Swap.Dispose();
+            new(Scanned, Young, SwappedOut, FileUnmapped, WrittenBack, FramesFreed, Contended);
     }
 }

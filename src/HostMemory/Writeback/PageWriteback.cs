@@ -3,25 +3,27 @@ using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.Reclaim;
+using Hypervisor.HostMemory.Rmap;
 
 namespace Hypervisor.HostMemory.Writeback;
 
 /// <summary>
 /// Writeback of dirty page-cache pages (<c>folio_clear_dirty_for_io</c> + <c>writepage</c>): every mapping of a
-/// dirty page is write-protected and cleaned (<c>page_mkclean</c>, with a <see cref="NotifierEvent.ProtectionPage"/>
-/// invalidation so secondaries drop their writable entries), then the content goes to the backing store. The
-/// next write through any mapping faults (<c>do_wp_page</c>'s shared path) and dirties the page again.
+/// dirty page is write-protected and cleaned through the reverse map (<c>folio_mkclean</c>, with a
+/// <see cref="NotifierEvent.ProtectionPage"/> invalidation per VMA so secondaries drop their writable entries), then the
+/// content goes to the backing store. The next write through any mapping faults (<c>do_wp_page</c>'s shared path)
+/// and dirties the page again.
 /// </summary>
 /// <remarks>
-/// There is no page lock between the fault path and writeback here, so the order is chosen to lose nothing:
-/// clear the page's dirty flag first, then clean the mappings (a dirty PTE bit found there also counts), then read
-/// the content. A write that lands after the read must first make a PTE writable again, and every way of doing
-/// that marks the page dirty, so it is written by the next pass.
+/// Locks, as the kernel's: a reference and the page lock for the whole page; <c>i_mmap_rwsem</c> for read during the
+/// walk; each mapping's page-table lock. No mmap lock. The shared write fault here does not take the page lock (the
+/// kernel's <c>do_page_mkwrite</c> does), so the order is the one that is safe without it: clear the page's dirty
+/// flag first, then clean the mappings (a dirty PTE bit found there also counts), then read the content. A write that
+/// lands after the read must first make a PTE writable again, and every way of doing that marks the page dirty, so it
+/// is written by the next pass.
 /// </remarks>
 public sealed class PageWriteback
 {
-    private const int BatchPages = 4096;
-
     private readonly HostSystem _host;
 
     public PageWriteback(HostSystem host) => _host = host;
@@ -31,7 +33,6 @@ public sealed class PageWriteback
     /// <summary>Writes back every dirty page of every file (shared memory has no backing store and is skipped).</summary>
     public WritebackResult WritebackPass()
     {
-        var batch = new List<DirtyPage>();
         long written = 0, cleaned = 0;
         foreach (var file in _host.Files)
         {
@@ -47,21 +48,25 @@ public sealed class PageWriteback
                     continue;
                 }
 
-                if (!Memory.TestAndClearFlags(pfn, FrameFlags.Dirty))
+                Memory.LockPage(pfn);
+                try
                 {
-                    Memory.Put(pfn);
-                    continue;
+                    // Pages tagged dirty only (PAGECACHE_TAG_DIRTY): folio_clear_dirty_for_io, folio_mkclean, write.
+                    if (Memory.TestAndClearFlags(pfn, FrameFlags.Dirty))
+                    {
+                        cleaned += Memory.MapCount(pfn) > 0 ? FolioMkclean(pfn) : 0;
+                        Write(_host, file, index, pfn);
+                        written++;
+                    }
                 }
-
-                batch.Add(new DirtyPage(file, index, pfn));
-                if (batch.Count == BatchPages)
+                finally
                 {
-                    Flush(batch, ref written, ref cleaned);
+                    Memory.UnlockPage(pfn);
+                    Memory.Put(pfn);
                 }
             }
         }
 
-        Flush(batch, ref written, ref cleaned);
         return new WritebackResult(written, cleaned);
     }
 
@@ -86,89 +91,55 @@ public sealed class PageWriteback
         host.Count(HostCounter.Writebacks);
     }
 
-    /// <summary>Cleans every mapping of the batch's pages, one address space at a time, then writes them and drops the references.</summary>
-    private void Flush(List<DirtyPage> batch, ref long written, ref long cleaned)
+    /// <summary><c>folio_mkclean</c>: cleans every shared mapping of a locked page; returns how many were writable or dirty.</summary>
+    private int FolioMkclean(Pfn pfn)
     {
-        if (batch.Count == 0)
-        {
-            return;
-        }
+        var one = new MkcleanOne(_host, pfn);
+        RmapWalk.Walk(_host, pfn, ref one, tryLock: false);
+        return one.Cleaned;
+    }
 
-        // NextCached walks each file in index order, so each file's pages form an ascending run.
-        foreach (var mm in _host.LiveAddressSpaces())
+    /// <summary>
+    /// <c>page_mkclean_one</c> for one VMA (shared mappings only: a private one never maps a page-cache page
+    /// writable). Modern: <c>range_start(PROTECTION_PAGE)</c> before the page-table lock, end after. Legacy2008:
+    /// <c>invalidate_page</c> after <c>pte_unmap_unlock</c> if the entry was cleaned.
+    /// </summary>
+    private struct MkcleanOne(HostSystem host, Pfn pfn) : IRmapOne
+    {
+        public int Cleaned;
+
+        public bool Visit(Vma vma, Hva address)
         {
-            using var scope = mm.EnterScan(); // waits: a mapping left writable would defeat the cleaning
-            if (mm.IsDead)
+            if (!vma.IsShared)
             {
-                continue;
+                return true;
             }
 
-            foreach (var vma in mm.VmasLocked)
+            var inv = new PageInvalidation(vma.Mm, address, NotifierEvent.ProtectionPage, InvalidationCause.Writeback);
+            if (!inv.Start())
             {
-                if (vma.File is not { IsShmem: false })
-                {
-                    continue;
-                }
+                return true;
+            }
 
-                foreach (var page in batch)
+            var changed = false;
+            if (MappedPte.TryMap(host, vma, address, pfn, "folio_mkclean", migration: false, out var mapped))
+            {
+                using (mapped)
                 {
-                    if (FileMappings.TryAddressOf(vma, page.File, page.Index, out var hva))
+                    if ((mapped.Pte & (Pte.Writable | Pte.Dirty)) != 0)
                     {
-                        cleaned += MkcleanOne(mm, hva, page.Pfn) ? 1 : 0;
+                        // ptep_clear_flush, then the entry again, write-protected and clean.
+                        Volatile.Write(ref mapped.Entry, mapped.Pte & ~(Pte.Writable | Pte.Dirty));
+                        changed = true;
                     }
                 }
             }
-        }
 
-        foreach (var page in batch)
-        {
-            Write(_host, page.File, page.Index, page.Pfn);
-            written++;
-            Memory.Put(page.Pfn);
+            inv.AfterPteChange(changed);
+            inv.End();
+            inv.AfterFree(changed);
+            Cleaned += changed ? 1 : 0;
+            return true;
         }
-
-        batch.Clear();
     }
-
-    /// <summary><c>page_mkclean_one</c>: write-protect and clean one mapping of <paramref name="pfn"/>, if writable or dirty.</summary>
-    private static bool MkcleanOne(AddressSpace mm, Hva hva, Pfn pfn)
-    {
-        var vpn = hva.PageNumber;
-        if (mm.PageTable.Find(vpn) is not { } table)
-        {
-            return false;
-        }
-
-        var i = PageTable.PteIndex(vpn);
-        var pte = Volatile.Read(ref table.Slots[i]);
-        if (!Pte.IsPresent(pte) || Pte.PfnOf(pte) != pfn || (pte & (Pte.Writable | Pte.Dirty)) == 0)
-        {
-            return false;
-        }
-
-        var inv = new PageInvalidation(mm, hva, NotifierEvent.ProtectionPage, InvalidationCause.Writeback);
-        if (!inv.Start())
-        {
-            return false;
-        }
-
-        var changed = false;
-        using (table.Ptl.Enter())
-        {
-            pte = table.Slots[i];
-            if (Pte.IsPresent(pte) && Pte.PfnOf(pte) == pfn && (pte & (Pte.Writable | Pte.Dirty)) != 0)
-            {
-                // The dirty bit moves to the page; this pass writes it (its flag was cleared when collected).
-                Volatile.Write(ref table.Slots[i], pte & ~(Pte.Writable | Pte.Dirty));
-                changed = true;
-            }
-        }
-
-        inv.AfterPteChange(changed);
-        inv.End();
-        inv.AfterFree(changed);
-        return changed;
-    }
-
-    private readonly record struct DirtyPage(FileObject File, long Index, Pfn Pfn);
 }

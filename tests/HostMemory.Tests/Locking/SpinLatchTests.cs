@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Locking;
 using Hypervisor.HostMemory.PageTables;
 using NUnit.Framework;
@@ -17,7 +18,7 @@ public class SpinLatchTests
     [Test]
     public void A_page_tables_lock_is_held_inside_the_scope_and_released_after_it()
     {
-        var table = new PteTable();
+        var table = new PteTable(new Pfn(1));
         using (table.Ptl.Enter())
         {
             Assert.That(table.Ptl.IsHeld, Is.True, "Enter acted on the table's own latch, not on a copy");

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using Hypervisor.HostMemory.Rmap;
+
+namespace Hypervisor.HostMemory.AddressSpaces;
+
+/// <summary>The file side of the reverse map: <c>mapping-&gt;i_mmap</c> and <c>i_mmap_rwsem</c>.</summary>
+public sealed partial class FileObject
+{
+    private readonly ReaderWriterLockSlim _iMmapLock = new(LockRecursionPolicy.NoRecursion);
+
+    /// <summary>The id page-cache frames of this file store in their mapping field.</summary>
+    public ushort RmapId { get; private set; }
+
+    /// <summary><c>i_mmap</c>: every VMA mapping this file, by page interval. Guarded by <see cref="IMmapLock"/>.</summary>
+    internal VmaIntervalSet IMmap { get; } = new();
+
+    /// <summary><c>i_mmap_rwsem</c>: read for rmap walks, write to link, unlink or resize a VMA of this file.</summary>
+    internal ReaderWriterLockSlim IMmapLock => _iMmapLock;
+
+    internal void RegisterRmap(RmapRegistry registry) => RmapId = registry.Register(this);
+
+    /// <summary><c>vma_interval_tree_insert</c> under <c>i_mmap_lock_write</c>.</summary>
+    internal void LinkVma(Vma vma)
+    {
+        Debug.Assert(_iMmapLock.IsWriteLockHeld, "i_mmap is changed under i_mmap_rwsem for write");
+        IMmap.Insert(vma);
+    }
+
+    /// <summary><c>unlink_file_vma</c> / <c>__remove_shared_vm_struct</c>.</summary>
+    internal void UnlinkVma(Vma vma)
+    {
+        Debug.Assert(_iMmapLock.IsWriteLockHeld, "i_mmap is changed under i_mmap_rwsem for write");
+        IMmap.Remove(vma);
+    }
+}

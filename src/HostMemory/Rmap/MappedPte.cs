@@ -1,0 +1,81 @@
+using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Locking;
+using Hypervisor.HostMemory.PageTables;
+
+namespace Hypervisor.HostMemory.Rmap;
+
+/// <summary>
+/// <c>page_vma_mapped_walk</c> for one small page: the PTE at an address that maps a given pfn, returned with its
+/// page-table lock held (dispose to drop it). With the <see cref="HostMutations.RmapWalkWithoutPtl"/> variant the lock
+/// is not taken.
+/// </summary>
+internal ref struct MappedPte
+{
+    private SpinLatchScope _ptl;
+    private bool _locked;
+
+    /// <summary>The table holding the entry.</summary>
+    public PteTable Table { get; private set; }
+
+    /// <summary>The entry's index in <see cref="Table"/>.</summary>
+    public int Index { get; private set; }
+
+    /// <summary>The entry as it was when the walk matched it (under the lock).</summary>
+    public ulong Pte { get; private set; }
+
+    /// <summary>The entry itself, to change under the lock.</summary>
+    public readonly ref ulong Entry => ref Table.Slots[Index];
+
+    /// <summary>
+    /// Finds the entry of <paramref name="vma"/> at <paramref name="address"/> and locks it; true if it maps
+    /// <paramref name="pfn"/> (present, or as a migration entry when <paramref name="migration"/>). On false nothing is
+    /// held. Reports a page-table use-after-free if the table was freed under the walk.
+    /// </summary>
+    public static bool TryMap(HostSystem host, Vma vma, Hva address, Pfn pfn, string actor, bool migration, out MappedPte mapped)
+    {
+        mapped = default;
+        var vpn = address.PageNumber;
+        if (vma.Mm.PageTable.Find(vpn) is not { } table)
+        {
+            return false;
+        }
+
+        mapped.Table = table;
+        mapped.Index = PageTable.PteIndex(vpn);
+        if ((host.Mutations & HostMutations.RmapWalkWithoutPtl) == 0)
+        {
+            mapped._ptl = table.Ptl.Enter();
+            mapped._locked = true;
+        }
+
+        if (!table.CheckLive(host.Violations, new AccessSite(actor, -1, vpn)))
+        {
+            mapped.Dispose();
+            return false;
+        }
+
+        var pte = Volatile.Read(ref table.Slots[mapped.Index]);
+        var matches = migration
+            ? PageTables.Pte.IsMigration(pte) && PageTables.Pte.PfnOf(pte) == pfn
+            : PageTables.Pte.IsPresent(pte) && PageTables.Pte.PfnOf(pte) == pfn;
+        if (!matches)
+        {
+            mapped.Dispose();
+            return false;
+        }
+
+        mapped.Pte = pte;
+        return true;
+    }
+
+    /// <summary><c>page_vma_mapped_walk_done</c>: drops the page-table lock.</summary>
+    public void Dispose()
+    {
+        if (_locked)
+        {
+            _locked = false;
+            _ptl.Dispose();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace Hypervisor.HostMemory.Rmap;
+
+/// <summary>
+/// The owners a frame's <c>mapping</c> field can point at (anon_vmas, files' address_spaces), by a 16-bit id, so the
+/// frame table stays compact (<see cref="Physical.PhysicalMemory.RmapMapping"/>). Id 0 is "no owner".
+/// </summary>
+/// <remarks>
+/// Ids are recycled when their owner is freed, as the kernel's anon_vmas are recycled by a
+/// <c>SLAB_TYPESAFE_BY_RCU</c> cache: a walker that read a stale id may find a new owner behind it, and must
+/// recheck under the owner's lock that the frame is still mapped (which proves the owner is still the frame's).
+/// </remarks>
+public sealed class RmapRegistry
+{
+    /// <summary>How many owners can be live at once.</summary>
+    public const int Capacity = ushort.MaxValue;
+
+    private readonly object?[] _owners = new object?[Capacity + 1];
+
+    // Guards _free and _next.
+    private readonly Lock _lock = new();
+    private readonly Stack<ushort> _free = new();
+    private int _next = 1;
+
+    /// <summary>Live owners.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Hands out an id for <paramref name="owner"/>.</summary>
+    public ushort Register(object owner)
+    {
+        lock (_lock)
+        {
+            ushort id;
+            if (_free.Count > 0)
+            {
+                id = _free.Pop();
+            }
+            else if (_next <= Capacity)
+            {
+                id = (ushort)_next++;
+            }
+            else
+            {
+                throw new InvalidOperationException(
+                    $"more than {Capacity} anon_vmas and files are live at once: the reverse map's 16-bit owner ids are exhausted");
+            }
+
+            Volatile.Write(ref _owners[id], owner);
+            Count++;
+            return id;
+        }
+    }
+
+    /// <summary>Frees <paramref name="id"/>; <paramref name="owner"/> must be what it names.</summary>
+    public void Release(ushort id, object owner)
+    {
+        lock (_lock)
+        {
+            Debug.Assert(ReferenceEquals(_owners[id], owner), "an rmap id is released by its own owner only");
+            Volatile.Write(ref _owners[id], null);
+            _free.Push(id);
+            Count--;
+        }
+    }
+
+    /// <summary>The owner registered under <paramref name="id"/> now, or null.</summary>
+    public object? Lookup(ushort id) => Volatile.Read(ref _owners[id]);
+}
