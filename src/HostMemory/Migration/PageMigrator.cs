@@ -144,26 +144,33 @@ public sealed class PageMigrator
         Memory.LockPage(old);
         var freshLocked = Memory.TryLockPage(fresh);
         System.Diagnostics.Debug.Assert(freshLocked, "a newly allocated folio is never locked by anyone else");
-        var moved = Move(old, fresh, file);
+        var afterFree = new List<PageInvalidation>();
+        var moved = Move(old, fresh, file, afterFree);
         Memory.UnlockPage(fresh);
         Memory.Put(fresh); // the allocation's reference: the new mappings and the page cache hold their own
+        Memory.UnlockPage(old);
         if (moved)
         {
-            Memory.UnlockPage(old);
             Memory.FreeFrozen(old);
             _host.Count(HostCounter.Migrations);
-            return MigrationStatus.Migrated;
+        }
+        else
+        {
+            Memory.Put(old);
         }
 
-        Memory.UnlockPage(old);
-        Memory.Put(old);
-        return MigrationStatus.Pinned;
+        foreach (var inv in afterFree)
+        {
+            inv.AfterFree(changed: true);
+        }
+
+        return moved ? MigrationStatus.Migrated : MigrationStatus.Pinned;
     }
 
     /// <summary>Unmap to migration entries, copy, switch the mapping, remap. True if the page moved (old is frozen).</summary>
-    private bool Move(Pfn old, Pfn fresh, FileObject? file)
+    private bool Move(Pfn old, Pfn fresh, FileObject? file, List<PageInvalidation> afterFree)
     {
-        var unmap = new TryToMigrateOne(_host, old);
+        var unmap = new TryToMigrateOne(_host, old, afterFree);
         RmapWalk.Walk(_host, old, ref unmap, tryLock: false);
         var ok = unmap.Unmapped > 0 && Memory.MapCount(old) == 0;
         if (ok)
@@ -201,7 +208,7 @@ public sealed class PageMigrator
     /// <c>try_to_migrate_one</c> for one VMA: the present entry becomes a migration entry keeping the pfn and the
     /// writable, dirty and accessed bits; the mapping's reference is dropped (never the last: ours is held).
     /// </summary>
-    private struct TryToMigrateOne(HostSystem host, Pfn pfn) : IRmapOne
+    private struct TryToMigrateOne(HostSystem host, Pfn pfn, List<PageInvalidation> afterFree) : IRmapOne
     {
         public int Unmapped;
 
@@ -235,9 +242,12 @@ public sealed class PageMigrator
             {
                 host.Memory.Put(pfn);
                 Unmapped++;
+                if (inv.InvalidatesAfterFree)
+                {
+                    afterFree.Add(inv);
+                }
             }
 
-            inv.AfterFree(changed);
             return true;
         }
     }

@@ -68,16 +68,6 @@ public sealed class PageAging
             fromSecondary += outcome.OnlySecondary ? 1 : 0;
         }
 
-        if (scanned != 0)
-        {
-            _host.Count(HostCounter.AgingScans, scanned);
-        }
-
-        if (fromSecondary != 0)
-        {
-            _host.Count(HostCounter.YoungFromSecondary, fromSecondary);
-        }
-
         return new AgingResult(scanned, young, fromSecondary, skipped);
     }
 
@@ -117,8 +107,18 @@ public sealed class PageAging
                 _host.Count(HostCounter.RmapContended);
             }
 
-            return new ReferencedOutcome(one.Mapped, one.Referenced, one.Referenced > 0 && one.Referenced == one.SecondaryOnly,
-                status == RmapWalkStatus.Contended);
+            var onlySecondary = one.Referenced > 0 && one.Referenced == one.SecondaryOnly;
+            if (one.Mapped > 0)
+            {
+                _host.Count(HostCounter.AgingScans);
+            }
+
+            if (onlySecondary)
+            {
+                _host.Count(HostCounter.YoungFromSecondary);
+            }
+
+            return new ReferencedOutcome(one.Mapped, one.Referenced, onlySecondary, status == RmapWalkStatus.Contended);
         }
         finally
         {

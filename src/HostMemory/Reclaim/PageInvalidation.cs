@@ -57,6 +57,9 @@ internal readonly struct PageInvalidation
         }
     }
 
+    /// <summary>True if <see cref="AfterFree"/> will call the secondary (the broken variant): rmap walkers keep it for after the free.</summary>
+    public bool InvalidatesAfterFree => !_modern && _invalidateAfterFree;
+
     /// <summary>The deliberately broken order (<see cref="HostMutations.LegacyInvalidateAfterFree"/>): invalidate after the free.</summary>
     public void AfterFree(bool changed)
     {

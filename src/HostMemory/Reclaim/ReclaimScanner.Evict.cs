@@ -94,6 +94,8 @@ public sealed partial class ReclaimScanner
                 Memory.UnlockPage(pfn);
                 Memory.Put(pfn);
             }
+
+            pass.FireAfterFree();
         }
     }
 
@@ -182,7 +184,7 @@ public sealed partial class ReclaimScanner
     /// </summary>
     private int TryToUnmap(Pfn pfn, int slot, ReclaimPassState pass)
     {
-        var one = new TryToUnmapOne(_host, pfn, slot);
+        var one = new TryToUnmapOne(_host, pfn, slot, pass.AfterFree);
         if (RmapWalk.Walk(_host, pfn, ref one, tryLock: true) == RmapWalkStatus.Contended)
         {
             pass.Contended++;
@@ -198,7 +200,7 @@ public sealed partial class ReclaimScanner
     /// a plain clear under the lock, then <c>invalidate_page</c> after <c>pte_unmap_unlock</c>; safe because the
     /// caller's isolation reference keeps the page from being freed before it.
     /// </summary>
-    private struct TryToUnmapOne(HostSystem host, Pfn pfn, int slot) : IRmapOne
+    private struct TryToUnmapOne(HostSystem host, Pfn pfn, int slot, List<PageInvalidation> afterFree) : IRmapOne
     {
         public int Unmapped;
 
@@ -244,9 +246,12 @@ public sealed partial class ReclaimScanner
             {
                 memory.Put(pfn); // the mapping's reference; never the last (the isolation reference is ours)
                 Unmapped++;
+                if (inv.InvalidatesAfterFree)
+                {
+                    afterFree.Add(inv); // the broken variant tells the secondary only once the page was freed
+                }
             }
 
-            inv.AfterFree(changed);
             return true;
         }
     }

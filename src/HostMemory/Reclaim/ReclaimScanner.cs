@@ -35,8 +35,8 @@ public sealed partial class ReclaimScanner
     private readonly HostSystem _host;
     private readonly PageAging _aging;
 
-    // The clock hand: the next frame to look at, modulo the frames in use; advanced with interlocked adds.
-    private long _hand;
+    // The clock hand: the next frame to look at; each pass claims the chunk after it with a compare-exchange.
+    private int _hand;
 
     public ReclaimScanner(HostSystem host, PageAging aging, bool swapEnabled, int directReclaimBatch = 32)
     {
@@ -81,10 +81,10 @@ public sealed partial class ReclaimScanner
         }
 
         var pass = new ReclaimPassState(targetPages, ignoreYoung);
-        for (var budget = (long)(ignoreYoung ? 1 : 2) * frames; budget > 0 && !pass.Done; budget -= ScanChunk)
+        for (var budget = (long)(ignoreYoung ? 1 : 2) * frames; budget > 0 && !pass.Done;)
         {
-            var start = (int)((ulong)(Interlocked.Add(ref _hand, ScanChunk) - ScanChunk) % (ulong)frames);
-            var end = Math.Min(frames, start + ScanChunk);
+            var (start, end) = ClaimChunk(frames, (int)Math.Min(ScanChunk, budget));
+            budget -= end - start;
             for (var i = start; i < end && !pass.Done; i++)
             {
                 ShrinkFolio(new Pfn(i), pass);
@@ -92,6 +92,24 @@ public sealed partial class ReclaimScanner
         }
 
         return pass.Result();
+    }
+
+    /// <summary>
+    /// The next chunk of the sweep, for this pass alone: [start, end) after the hand, cut at the last frame (the hand
+    /// then wraps to frame 0), so the hand covers every frame once per round however passes interleave.
+    /// </summary>
+    private (int Start, int End) ClaimChunk(int frames, int length)
+    {
+        while (true)
+        {
+            var hand = Volatile.Read(ref _hand);
+            var start = hand >= frames ? 0 : hand;
+            var end = Math.Min(frames, start + length);
+            if (Interlocked.CompareExchange(ref _hand, end == frames ? 0 : end, hand) == hand)
+            {
+                return (start, end);
+            }
+        }
     }
 
     /// <summary>
@@ -145,6 +163,19 @@ public sealed partial class ReclaimScanner
 
         /// <summary>Evict young pages too (direct reclaim's last resort).</summary>
         public bool IgnoreYoung { get; } = ignoreYoung;
+
+        /// <summary>Legacy invalidations the <see cref="HostMutations.LegacyInvalidateAfterFree"/> variant makes after the free.</summary>
+        public List<PageInvalidation> AfterFree { get; } = [];
+
+        public void FireAfterFree()
+        {
+            foreach (var inv in AfterFree)
+            {
+                inv.AfterFree(changed: true);
+            }
+
+            AfterFree.Clear();
+        }
 
         public bool Done => FramesFreed >= target;
 

@@ -16,7 +16,9 @@ public sealed class RmapRegistry
     /// <summary>How many owners can be live at once.</summary>
     public const int Capacity = ushort.MaxValue;
 
-    private readonly object?[] _owners = new object?[Capacity + 1];
+    // Grown by doubling under _lock; readers index whatever array they see (an id is only handed out after the
+    // array that holds it was published).
+    private object?[] _owners = new object?[64];
 
     // Guards _free and _next.
     private readonly Lock _lock = new();
@@ -46,6 +48,13 @@ public sealed class RmapRegistry
                     $"more than {Capacity} anon_vmas and files are live at once: the reverse map's 16-bit owner ids are exhausted");
             }
 
+            if (id >= _owners.Length)
+            {
+                var grown = new object?[Math.Min(_owners.Length * 2, Capacity + 1)];
+                Array.Copy(_owners, grown, _owners.Length);
+                Volatile.Write(ref _owners, grown);
+            }
+
             Volatile.Write(ref _owners[id], owner);
             Count++;
             return id;
@@ -65,5 +74,9 @@ public sealed class RmapRegistry
     }
 
     /// <summary>The owner registered under <paramref name="id"/> now, or null.</summary>
-    public object? Lookup(ushort id) => Volatile.Read(ref _owners[id]);
+    public object? Lookup(ushort id)
+    {
+        var owners = Volatile.Read(ref _owners);
+        return id < owners.Length ? Volatile.Read(ref owners[id]) : null;
+    }
 }

@@ -30,7 +30,7 @@ public sealed class OutOfMemoryTests
         Assert.Multiple(() =>
         {
             Assert.That(status, Is.EqualTo(HostStatus.OutOfMemory), "the first write that finds no frame reports OutOfMemory");
-            Assert.That(written, Is.EqualTo(Frames - 1), "every frame but the zero page was handed out first");
+            Assert.That(written, Is.EqualTo(Frames - 2), "every frame but the zero page and the page-table page was handed out first");
             Assert.That(host.Memory.FreeFrames, Is.Zero, "memory is exhausted");
             Assert.That(gupWrite.Status, Is.EqualTo(HostStatus.OutOfMemory), "get_user_pages(write) reports OutOfMemory too");
             Assert.That(gupRead.Status, Is.EqualTo(HostStatus.Ok), "a read still maps the zero page, which needs no frame");
@@ -49,7 +49,8 @@ public sealed class OutOfMemoryTests
         var host = TestHosts.Host(ramBytes: Frames * (long)Hva.PageSize);
         var mm = host.CreateAddressSpace("vmm");
         var at = mm.MapAnon(Frames);
-        mm.Populate(at, Frames - 1, value: 7);
+        // Frames - 3 pages: the zero page, the parent's page-table page and the child's are frames too.
+        mm.Populate(at, Frames - 3, value: 7);
         var child = mm.Fork("child");
 
         var status = mm.HostWrite(at, 1);

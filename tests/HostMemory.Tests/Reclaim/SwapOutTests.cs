@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
@@ -148,24 +149,32 @@ public sealed class SwapOutTests : ReclaimFixture
     }
 
     [Test]
-    public void A_pinned_page_is_not_swapped_until_its_pin_is_dropped()
+    public void A_referenced_page_is_unmapped_but_stays_in_the_swap_cache_until_its_reference_is_dropped()
     {
         var host = NewHost(frames: 64, swapSlots: 64);
         using var manager = new HostMemoryManager(host);
         var mm = host.CreateAddressSpace("vmm");
         var hva = MapAndFill(mm, 1, _ => 5);
-        var pin = mm.GetUserPages(hva, write: true);
-        Assert.That(pin.Status, Is.EqualTo(HostStatus.Ok), "get_user_pages pins the page");
+        var gup = mm.GetUserPages(hva, write: true);
+        Assert.That(gup.Status, Is.EqualTo(HostStatus.Ok), "get_user_pages takes a reference");
 
-        var pinned = manager.ReclaimPass(int.MaxValue);
-        Assert.That(Pte.IsPresent(mm.PteOf(hva)) && pinned.SwappedOut == 0, Is.True, "a pinned page stays mapped");
-
-        host.Memory.Put(pin.Pfn);
-        var unpinned = manager.ReclaimPass(int.MaxValue);
+        var held = manager.ReclaimPass(int.MaxValue);
         Assert.Multiple(() =>
         {
-            Assert.That(unpinned.SwappedOut, Is.EqualTo(1), "without the pin it is swapped out");
-            Assert.That(ReadWord(mm, hva), Is.EqualTo(5UL), "and reads back");
+            Assert.That(Pte.IsSwap(mm.PteOf(hva)) && held.SwappedOut == 1, Is.True,
+                "try_to_unmap does not look at plain references: the mapping became a swap entry");
+            Assert.That(held.FramesFreed, Is.Zero, "but __remove_mapping's reference freeze failed: the frame was not freed");
+            Assert.That(host.Memory.IsFree(gup.Pfn), Is.False, "the referenced frame is alive");
+            Assert.That((host.Memory.Flags(gup.Pfn) & FrameFlags.SwapCache) != 0, Is.True, "and still in the swap cache");
+        });
+
+        host.Memory.Put(gup.Pfn);
+        var dropped = manager.ReclaimPass(int.MaxValue);
+        Assert.Multiple(() =>
+        {
+            Assert.That(dropped.FramesFreed, Is.EqualTo(1), "without the reference the next pass frees it from the swap cache");
+            Assert.That(ReadWord(mm, hva), Is.EqualTo(5UL), "and it reads back from swap");
+            Assert.That(host.Violations.Total, Is.Zero, "no violations");
         });
     }
 
@@ -224,7 +233,7 @@ public sealed class SwapOutTests : ReclaimFixture
         Assert.Multiple(() =>
         {
             Assert.That(result.SwappedOut, Is.Zero, "swap is disabled");
-            Assert.That(result.Scanned, Is.EqualTo(16), "the hand still went round twice, aging each page");
+            Assert.That(result.Scanned, Is.Zero, "without swap the anonymous LRU is not scanned at all (get_scan_count)");
             Assert.That(Pte.IsPresent(mm.PteOf(start)), Is.True, "the page stays mapped");
         });
     }

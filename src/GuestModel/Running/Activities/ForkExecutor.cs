@@ -27,7 +27,12 @@ public sealed class ForkExecutor : IActivityExecutor
         AddressSpace child;
         try
         {
-            child = guest.Mm.Fork($"{guest.Name}-child");
+            if (guest.Mm.TryFork($"{guest.Name}-child", out var forked) != HostStatus.Ok)
+            {
+                return "out of memory";
+            }
+
+            child = forked!;
         }
         catch (InvalidOperationException)
         {
