@@ -43,6 +43,9 @@ public sealed class HostSystem
     /// <summary>Anonymous pages with a swap slot that are still in memory (refaults of them are minor faults).</summary>
     public SwapCache SwapCache { get; }
 
+    /// <summary><c>mm_all_locks_mutex</c>: serializes <c>mm_take_all_locks</c> across address spaces.</summary>
+    internal Lock AllLocksMutex { get; } = new();
+
     /// <summary>The owners frames' reverse-map fields point at (anon_vmas and files).</summary>
     public Rmap.RmapRegistry Rmap { get; } = new();
 

@@ -19,6 +19,8 @@ public static class MutationCatalog
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),
         ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),
+        ["table-free-before-flush"] = new(ShadowMutations.None, HostMutations.TableFreeBeforeFlush, null),
+        ["rmap-walk-without-ptl"] = new(ShadowMutations.None, HostMutations.RmapWalkWithoutPtl, null),
         // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
         ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
     };

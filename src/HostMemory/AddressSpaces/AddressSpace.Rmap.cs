@@ -218,6 +218,62 @@ public sealed partial class AddressSpace
         }
     }
 
+    /// <summary>
+    /// <c>mm_take_all_locks</c>: every rmap lock of every VMA (the files' i_mmap locks, then the anon_vma roots), each
+    /// once, for write. <c>mmu_notifier_register</c> holds them with the mmap write lock so that no notifier section is
+    /// open when a new subscriber joins: rmap walkers run their start/end under these locks, not the mmap lock.
+    /// Serialized host-wide (<c>mm_all_locks_mutex</c>) because two callers could otherwise take shared locks in
+    /// different orders. Caller holds the mmap write lock; dispose to drop them all.
+    /// </summary>
+    internal AllRmapLocks TakeAllRmapLocks()
+    {
+        Debug.Assert(_mmapLock.IsWriteLockHeld, "mm_take_all_locks: caller holds the mmap lock for write");
+        var files = new List<ReaderWriterLockSlim>();
+        var roots = new List<ReaderWriterLockSlim>();
+        foreach (var vma in _vmas)
+        {
+            if (vma.File is { } file && !files.Contains(file.IMmapLock))
+            {
+                files.Add(file.IMmapLock);
+            }
+
+            if (vma.Chain.Count > 0 && !roots.Contains(vma.Chain[0].Lock))
+            {
+                roots.Add(vma.Chain[0].Lock);
+            }
+        }
+
+        return new AllRmapLocks(Host.AllLocksMutex, [.. files, .. roots]);
+    }
+
+    /// <summary>The locks <see cref="TakeAllRmapLocks"/> holds, released in reverse order on dispose.</summary>
+    internal readonly struct AllRmapLocks : IDisposable
+    {
+        private readonly Lock _mutex;
+        private readonly List<ReaderWriterLockSlim> _held;
+
+        public AllRmapLocks(Lock mutex, List<ReaderWriterLockSlim> locks)
+        {
+            _mutex = mutex;
+            _held = locks;
+            _mutex.Enter();
+            foreach (var rwsem in locks)
+            {
+                rwsem.EnterWriteLock();
+            }
+        }
+
+        public void Dispose()
+        {
+            for (var i = _held.Count - 1; i >= 0; i--)
+            {
+                _held[i].ExitWriteLock();
+            }
+
+            _mutex.Exit();
+        }
+    }
+
     [Conditional("DEBUG")]
     private void AssertMmapLockHeld(string what) =>
         Debug.Assert(MmapLockHeldByCurrentThread, $"{what}: caller holds the mmap lock");

@@ -130,9 +130,10 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
-    /// <c>mmu_notifier_register</c>: subscribes <paramref name="notifier"/>. Takes the mmap lock for write, which
-    /// every start/end section runs under (at least for read), so the new notifier sees whole sections only
-    /// (the role of <c>mm_take_all_locks</c>). The address space must still have users.
+    /// <c>mmu_notifier_register</c>: subscribes <paramref name="notifier"/>. Takes the mmap lock for write, under which
+    /// faults, munmap, mprotect and fork run their start/end sections, and <c>mm_take_all_locks</c> (every rmap lock of
+    /// the mm, for write), under which reclaim, writeback and migration run theirs: the new notifier sees whole
+    /// sections only. The address space must still have users.
     /// </summary>
     public void RegisterNotifier(IMmuNotifier notifier)
     {
@@ -142,7 +143,10 @@ public sealed partial class AddressSpace
             throw new InvalidOperationException($"cannot register a notifier on '{Name}': it has no users left");
         }
 
-        Notifiers.Add(notifier);
+        using (TakeAllRmapLocks())
+        {
+            Notifiers.Add(notifier);
+        }
     }
 
     /// <summary>

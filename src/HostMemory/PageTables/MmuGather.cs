@@ -102,7 +102,7 @@ internal sealed class MmuGather(HostSystem host)
     private void FreeTable(PteTable table)
     {
         Debug.Assert(table.Used == 0, "free_pte_range frees only tables whose entries were all zapped");
-        table.Poison();
+        table.Poison(host.Violations);
         host.Memory.Put(table.Frame);
         host.Count(HostCounter.PageTablesFreed);
         TablesFreed++;

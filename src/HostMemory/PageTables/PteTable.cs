@@ -27,6 +27,9 @@ public sealed class PteTable
 
     private volatile bool _freed;
 
+    // Rmap walkers between finding this table and leaving it (page_vma_mapped_walk ... _done).
+    private int _walkers;
+
     public PteTable(Pfn frame) => Frame = frame;
 
     /// <summary>The host frame holding this table (counted as host memory while the table lives).</summary>
@@ -64,12 +67,28 @@ public sealed class PteTable
         return false;
     }
 
+    /// <summary>A walker found this table through its directory and may use it until <see cref="LeaveWalker"/>.</summary>
+    internal void EnterWalker() => Interlocked.Increment(ref _walkers);
+
+    internal void LeaveWalker() => Interlocked.Decrement(ref _walkers);
+
     /// <summary>
     /// Poisons the table for its free (<c>pte_free</c>): under its lock, so a walker holding the lock either finishes
-    /// before or sees <see cref="IsFreed"/>.
+    /// before or sees <see cref="IsFreed"/>. A walker still between finding the table and leaving it is reported here
+    /// (the free side of P1: the table was freed under a walker that will read it).
     /// </summary>
-    internal void Poison()
+    internal void Poison(ViolationLog violations)
     {
+        // The walker count is read after the directory slot was cleared (the caller's unhook): a walker that found the
+        // table registered before that, or finds no table.
+        Interlocked.MemoryBarrier();
+        var inside = Volatile.Read(ref _walkers);
+        if (inside > 0)
+        {
+            violations.Report(PageTableUseAfterFree, new AccessSite("pte_free", -1, 0), Frame.Value,
+                $"page table (frame {Frame.Value}) freed while {inside} rmap walker(s) were inside it");
+        }
+
         using (Ptl.Enter())
         {
             Debug.Assert(!_freed, "a page table is freed once");

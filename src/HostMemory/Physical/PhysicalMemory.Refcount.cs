@@ -126,20 +126,36 @@ public sealed partial class PhysicalMemory
     }
 
     /// <summary>Counts one more page-table entry mapping the frame (and its reference).</summary>
-    public void AddMapping(Pfn pfn)
-    {
-        if (!pfn.IsZeroPage)
-        {
-            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap + FrameState.OneRef);
-        }
-    }
+    public void AddMapping(Pfn pfn) => AddMappingState(pfn, FrameState.OneMap + FrameState.OneRef);
 
     /// <summary>Counts one more mapping for a frame whose reference the caller hands over to the mapping.</summary>
-    public void AddMappingKeepRef(Pfn pfn)
+    public void AddMappingKeepRef(Pfn pfn) => AddMappingState(pfn, FrameState.OneMap);
+
+    /// <summary>
+    /// <c>folio_add_*_rmap</c>: a compare-exchange, not an add, so that mapping a free frame (a stale PTE copied by
+    /// fork, a broken walker's resurrected entry) is reported instead of corrupting the free-list link.
+    /// </summary>
+    private void AddMappingState(Pfn pfn, ulong delta)
     {
-        if (!pfn.IsZeroPage)
+        if (pfn.IsZeroPage)
         {
-            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap);
+            return;
+        }
+
+        ref var state = ref _frames[pfn.Value].State;
+        while (true)
+        {
+            var old = Volatile.Read(ref state);
+            if ((old & FrameState.FlagBits(FrameFlags.Free)) != 0)
+            {
+                ReportUseAfterFree(pfn, new AccessSite("page_add_rmap", -1, 0), "mapped");
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref state, old + delta, old) == old)
+            {
+                return;
+            }
         }
     }
 
@@ -154,12 +170,23 @@ public sealed partial class PhysicalMemory
             return;
         }
 
-        var state = Interlocked.Add(ref _frames[pfn.Value].State, unchecked(0UL - FrameState.OneMap));
-        if ((state & FrameState.MapMask) == FrameState.MapMask)
+        ref var word = ref _frames[pfn.Value].State;
+        while (true)
         {
-            Interlocked.Add(ref _frames[pfn.Value].State, FrameState.OneMap);
-            _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("rmap", -1, 0), pfn.Value,
-                $"frame {pfn.Value} map count dropped below zero");
+            var old = Volatile.Read(ref word);
+            if ((old & FrameState.FlagBits(FrameFlags.Free)) != 0 || (old & FrameState.MapMask) == 0)
+            {
+                _violations.Report(ViolationKind.RefcountUnderflow, new AccessSite("rmap", -1, 0), pfn.Value,
+                    (old & FrameState.FlagBits(FrameFlags.Free)) != 0
+                        ? $"frame {pfn.Value} unmapped after it was freed"
+                        : $"frame {pfn.Value} map count dropped below zero");
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref word, old - FrameState.OneMap, old) == old)
+            {
+                return;
+            }
         }
     }
 

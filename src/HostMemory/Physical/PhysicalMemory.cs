@@ -107,10 +107,20 @@ public sealed partial class PhysicalMemory
             if (_freeHead != NoFrame)
             {
                 index = _freeHead;
-                var link = _frames[index].State & FrameState.FreeLinkMask;
-                _freeHead = link == FrameState.FreeLinkMask ? NoFrame : (int)link;
-                _freeCount--;
-                return true;
+                var state = _frames[index].State;
+                var link = state & FrameState.FreeLinkMask;
+                if ((state & FrameState.FlagBits(FrameFlags.Free)) != 0 && (link == FrameState.FreeLinkMask || link < (ulong)_frames.Length))
+                {
+                    _freeHead = link == FrameState.FreeLinkMask ? NoFrame : (int)link;
+                    _freeCount--;
+                    return true;
+                }
+
+                // CONFIG_DEBUG_LIST: a free frame's state was written after its free (a stale mapping counted on it).
+                // Report it and drop the rest of the list rather than follow a corrupt link; the frames on it are lost.
+                _violations.Report(ViolationKind.WriteAfterFree, new AccessSite("allocator", -1, 0), index,
+                    $"free frame {index} had its state changed while on the free list (0x{state:x}); the free list is cut there");
+                _freeHead = NoFrame;
             }
 
             if (_highWater < _frames.Length)

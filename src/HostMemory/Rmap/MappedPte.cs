@@ -14,6 +14,7 @@ internal ref struct MappedPte
 {
     private SpinLatchScope _ptl;
     private bool _locked;
+    private bool _inside;
 
     /// <summary>The table holding the entry.</summary>
     public PteTable Table { get; private set; }
@@ -43,10 +44,17 @@ internal ref struct MappedPte
 
         mapped.Table = table;
         mapped.Index = PageTable.PteIndex(vpn);
+        table.EnterWalker();
+        mapped._inside = true;
         if ((host.Mutations & HostMutations.RmapWalkWithoutPtl) == 0)
         {
             mapped._ptl = table.Ptl.Enter();
             mapped._locked = true;
+        }
+        else
+        {
+            // Without spin_lock the walker is preemptible between its read of the entry and its write.
+            Thread.Yield();
         }
 
         if (!table.CheckLive(host.Violations, new AccessSite(actor, -1, vpn)))
@@ -66,6 +74,11 @@ internal ref struct MappedPte
         }
 
         mapped.Pte = pte;
+        if (!mapped._locked)
+        {
+            Thread.Yield();
+        }
+
         return true;
     }
 
@@ -76,6 +89,12 @@ internal ref struct MappedPte
         {
             _locked = false;
             _ptl.Dispose();
+        }
+
+        if (_inside)
+        {
+            _inside = false;
+            Table.LeaveWalker();
         }
     }
 }
