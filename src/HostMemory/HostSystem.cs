@@ -50,8 +50,9 @@ public sealed class HostSystem
     public Rmap.RmapRegistry Rmap { get; } = new();
 
     /// <summary>
-    /// Called on the walking thread for every (address space, address) an rmap walk visits, with the rmap lock held:
-    /// for tests and tracing (lockdep-style checks of what a walker holds). Must not block.
+    /// Called on the walking thread each time an rmap walker enters a page table (the address space and address it
+    /// looks at), with the rmap lock held and before it takes the page-table lock: for tests and tracing (lockdep-style
+    /// checks of what a walker holds, or parking a walker inside a table).
     /// </summary>
     public Action<AddressSpace, Hva>? RmapVisitObserver { get; set; }
 

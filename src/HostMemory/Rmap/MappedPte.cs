@@ -46,6 +46,7 @@ internal ref struct MappedPte
         mapped.Index = PageTable.PteIndex(vpn);
         table.EnterWalker();
         mapped._inside = true;
+        host.RmapVisitObserver?.Invoke(vma.Mm, address);
         if ((host.Mutations & HostMutations.RmapWalkWithoutPtl) == 0)
         {
             mapped._ptl = table.Ptl.Enter();

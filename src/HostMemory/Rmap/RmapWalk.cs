@@ -121,7 +121,6 @@ internal static class RmapWalk
     private static void VisitAll<T>(HostSystem host, VmaIntervalSet vmas, uint index, ref T rmapOne)
         where T : struct, IRmapOne
     {
-        var observer = host.RmapVisitObserver;
         for (var i = vmas.NextContaining(index, 0); i >= 0; i = vmas.NextContaining(index, i + 1))
         {
             var vma = vmas[i];
@@ -131,7 +130,6 @@ internal static class RmapWalk
                 continue;
             }
 
-            observer?.Invoke(vma.Mm, address);
             if (!rmapOne.Visit(vma, address))
             {
                 return;
