@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hypervisor.HostMemory.Physical;
 
 namespace Hypervisor.HostMemory.PageTables;
@@ -101,7 +100,14 @@ internal sealed class MmuGather(HostSystem host)
 
     private void FreeTable(PteTable table)
     {
-        Debug.Assert(table.Used == 0, "free_pte_range frees only tables whose entries were all zapped");
+        if (Volatile.Read(ref table.Used) != 0)
+        {
+            // free_pte_range frees only tables whose entries were all zapped: a count off here means an entry changed
+            // without the page-table lock.
+            host.Violations.Report(PteTable.PageTableUseAfterFree, new Diagnostics.AccessSite("free_pte_range", -1, 0), table.Frame.Value,
+                $"page table (frame {table.Frame.Value}) freed with {table.Used} entries counted in use");
+        }
+
         table.Poison(host.Violations);
         host.Memory.Put(table.Frame);
         host.Count(HostCounter.PageTablesFreed);

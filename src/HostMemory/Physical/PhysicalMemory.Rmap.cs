@@ -110,7 +110,12 @@ public sealed partial class PhysicalMemory
     public void UnlockPage(Pfn pfn)
     {
         var old = Interlocked.And(ref _frames[pfn.Value].State, ~FrameState.FlagBits(FrameFlags.Locked));
-        Debug.Assert((old & FrameState.FlagBits(FrameFlags.Locked)) != 0, "folio_unlock of a folio that was not locked");
+        if ((old & FrameState.FlagBits(FrameFlags.Locked)) == 0)
+        {
+            // VM_BUG_ON_FOLIO(!folio_test_locked(folio)): the page was freed and reused under its lock holder.
+            _violations.Report(Diagnostics.ViolationKind.RefcountUnderflow, new Diagnostics.AccessSite("folio_unlock", -1, 0), pfn.Value,
+                $"frame {pfn.Value} unlocked while not locked (freed under its lock holder)");
+        }
         // The and above is a full fence: a waiter that registered before it is seen here (folio_unlock's
         // clear_bit_unlock_is_negative_byte pairs the same way with folio_wait_bit_common).
         var bucket = (int)((uint)pfn.Value * 2654435761u >> 24) & (WaitBuckets - 1);
