@@ -19,4 +19,10 @@ public enum HostMutations
     /// <c>InvalidateRangeStart</c>/<c>End</c>: the order zap-before-free forbids, in either profile.
     /// </summary>
     FreeBeforeInvalidate = 1 << 3,
+    /// <summary>
+    /// <c>RegisterNotifier</c> does not pin the users (<c>mmget_not_zero</c>/<c>mmput</c>) around the registration: it
+    /// can subscribe after the last exit ran <c>release</c> and before the pages are freed, so the notifier is never
+    /// released and its secondary keeps mapping freed frames.
+    /// </summary>
+    RegisterWithoutPin = 1 << 4,
 }

@@ -131,17 +131,37 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>mmu_notifier_register</c>: subscribes <paramref name="notifier"/>. Takes the mmap lock for write, which
     /// every start/end section runs under (at least for read), so the new notifier sees whole sections only
-    /// (the role of <c>mm_take_all_locks</c>). The address space must still have users.
+    /// (the role of <c>mm_take_all_locks</c>). The address space must still have users: the registration holds one
+    /// (<c>mmget_not_zero</c> ... <c>mmput</c>), so the last exit either runs before it (and it fails) or after the
+    /// notifier is on the list (and its <c>Release</c> runs, perhaps from this very <c>mmput</c>).
     /// </summary>
     public void RegisterNotifier(IMmuNotifier notifier)
     {
-        using var _ = WriteLock();
-        if (Users <= 0 || _dead)
+        var pin = (Host.Mutations & HostMutations.RegisterWithoutPin) == 0;
+        if (pin && !TryAddUser())
         {
             throw new InvalidOperationException($"cannot register a notifier on '{Name}': it has no users left");
         }
 
-        Notifiers.Add(notifier);
+        try
+        {
+            using var _ = WriteLock();
+            // The broken variant checks only that the mappings are not gone yet: an exit whose release already ran
+            // is still tearing them down.
+            if (_dead)
+            {
+                throw new InvalidOperationException($"cannot register a notifier on '{Name}': it has exited");
+            }
+
+            Notifiers.Add(notifier);
+        }
+        finally
+        {
+            if (pin)
+            {
+                Exit(); // mmput: the last one runs the exit, releasing this notifier with the others
+            }
+        }
     }
 
     /// <summary>
