@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
@@ -154,6 +155,13 @@ public sealed partial class AddressSpace
             }
 
             Notifiers.Add(notifier);
+            if (Users <= 0)
+            {
+                // Only without the pin: the last exit began (its release may be over) and will free the pages with
+                // no callback to this notifier.
+                Host.Violations.Report(ViolationKind.NotifierProtocol, new AccessSite(Name, -1, 0), -1,
+                    "a notifier was registered after the last user exited: it will never be released");
+            }
         }
         finally
         {

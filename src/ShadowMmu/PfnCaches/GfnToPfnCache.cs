@@ -132,7 +132,6 @@ public sealed class GfnToPfnCache
         var memory = _vm.AddressSpace.Host.Memory;
         var newPfn = default(Pfn);
         var held = false;
-        var spin = new SpinWait();
         long mmuSeq;
         _lock.EnterWrite();
         // "Invalidate the cache prior to dropping gpc->lock."
@@ -149,7 +148,11 @@ public sealed class GfnToPfnCache
                 memory.Put(newPfn);
                 held = false;
                 Retries++;
-                spin.SpinOnce(sleep1Threshold: 20);
+                // cond_resched(): the loop goes round at once, as KVM's does, yielding the core now and then.
+                if (Retries % 64 == 0)
+                {
+                    Thread.Yield();
+                }
             }
 
             if (_vm.Released || !_vm.NotifierAttached || owner.StopRequested)
