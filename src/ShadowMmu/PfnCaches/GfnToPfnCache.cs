@@ -64,6 +64,23 @@ public sealed class GfnToPfnCache
         }
     }
 
+    /// <summary>The cached pfn while the cache is valid, else null.</summary>
+    public Pfn? CachedPfn
+    {
+        get
+        {
+            _lock.EnterRead();
+            try
+            {
+                return _valid ? _pfn : null;
+            }
+            finally
+            {
+                _lock.ExitRead();
+            }
+        }
+    }
+
     /// <summary>Refreshes that ended with a valid cache.</summary>
     public long Refreshes { get; private set; }
 

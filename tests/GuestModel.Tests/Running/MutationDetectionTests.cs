@@ -18,7 +18,7 @@ public class MutationDetectionTests
     private static readonly string[] QuickMutations =
     [
         "no-seq-check", "no-in-progress-check", "seq-after-gup", "no-tlb-flush", "no-zap", "no-release", "unregister-without-wait",
-        "legacy-invalidate-after-free", "free-before-invalidate",
+        "legacy-invalidate-after-free", "free-before-invalidate", "end-order-swapped",
     ];
 
     private static Scenario RaceHunt()
