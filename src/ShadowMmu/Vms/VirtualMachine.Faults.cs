@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hypervisor.HostMemory;
 using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.Statistics;
@@ -100,8 +101,10 @@ public sealed partial class VirtualMachine
         return outcome;
     }
 
+    /// <summary>Steps 5 and 6: the locked retry check, then the install. Caller holds the MMU lock (read).</summary>
     private FaultOutcome InstallUnderLock(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, long mmuSeq)
     {
+        Debug.Assert(_mmuLock.IsHeld, "the install decision is made under the MMU lock, which keeps the invalidation state stable");
         var stats = vcpu.Stats;
         if (_released || !_attached)
         {
