@@ -33,6 +33,7 @@ internal sealed class MmuLock
     /// <c>lockdep_assert_held_write</c>: true if the calling thread holds the lock for write. Always true in Release
     /// builds, where ownership is not tracked; use it only inside <see cref="Debug.Assert(bool, string)"/>.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
     public bool IsHeldForWrite
     {
         get
@@ -49,6 +50,7 @@ internal sealed class MmuLock
     /// <c>lockdep_assert_held</c>: true if the calling thread holds the lock for read or for write. Always true in
     /// Release builds; use it only inside <see cref="Debug.Assert(bool, string)"/>.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
     public bool IsHeld
     {
         get
@@ -124,6 +126,7 @@ internal sealed class MmuLock
         _writers.Exit();
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
     [Conditional("DEBUG")]
     private void TrackRead(int delta)
     {
@@ -133,6 +136,7 @@ internal sealed class MmuLock
 #endif
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
     [Conditional("DEBUG")]
     private void TrackWriter(int thread)
     {
