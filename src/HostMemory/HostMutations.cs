@@ -29,4 +29,10 @@ public enum HostMutations
     /// zap, fault and each other: double unmaps, lost dirty bits, map-count underflow (P2).
     /// </summary>
     RmapWalkWithoutPtl = 1 << 5,
+    /// <summary>
+    /// <c>RegisterNotifier</c> does not pin the users (<c>mmget_not_zero</c>/<c>mmput</c>) around the registration: it
+    /// can subscribe after the last exit ran <c>release</c> and before the pages are freed, so the notifier is never
+    /// released and its secondary keeps mapping freed frames.
+    /// </summary>
+    RegisterWithoutPin = 1 << 6,
 }

@@ -12,7 +12,8 @@ namespace Hypervisor.ShadowMmu.Tests;
 /// <summary>
 /// The two races of reference section 3.6, made deterministic with the hook between get_user_pages and the MMU
 /// lock. Intact protocol: the fault retries and the final SPTE maps the host's current page. Broken variants:
-/// the stale SPTE stays and the checkers see it.
+/// the stale SPTE stays and the checkers see it. The lockless pre-checks are off except where a test says otherwise:
+/// these races are about the check under the MMU lock, which must hold on its own.
 /// </summary>
 [TestFixture]
 [CancelAfter(20_000)]
@@ -21,11 +22,11 @@ public class FaultRaceTests
     private const ulong Gfn = 7;
 
     /// <summary>Race B: a whole invalidation (madvise frees the page) runs between gup and the lock.</summary>
-    private static (TestVm Env, Pfn OldPfn, AccessResult Result) RunCompletedInvalidationRace(ShadowMutations mutations)
+    private static (TestVm Env, Pfn OldPfn, AccessResult Result) RunCompletedInvalidationRace(ShadowMutations mutations, bool preCheck = false)
     {
         var fired = 0;
         TestVm? env = null;
-        env = new TestVm(mutations, afterGup: _ =>
+        env = new TestVm(mutations, preCheck: preCheck, afterGup: _ =>
         {
             if (Interlocked.Exchange(ref fired, 1) == 0)
             {
@@ -59,6 +60,24 @@ public class FaultRaceTests
     }
 
     [Test]
+    public void The_lockless_pre_check_sees_the_completed_invalidation_before_the_lock()
+    {
+        var (env, oldPfn, result) = RunCompletedInvalidationRace(ShadowMutations.None, preCheck: true);
+        using var _ = env;
+        var retries = env.Vm.Vcpus[0].Stats.Snapshot().Retries;
+        Assert.Multiple(() =>
+        {
+            Assert.That(retries[RetryReason.PreCheck], Is.EqualTo(1), "mmu_invalidate_retry_gfn_unsafe after gup saw the moved sequence");
+            Assert.That(retries[RetryReason.SequenceChanged], Is.Zero, "so the fault never took the MMU lock to find out");
+            Assert.That(Spte.PfnOf(env.Vm.Table.Read(Gfn)), Is.Not.EqualTo(oldPfn), "the final SPTE does not map the dropped page");
+            Assert.That(result.Value, Is.Zero, "after DONTNEED private anonymous memory reads as zero");
+            Assert.That(env.Host.Violations.Total, Is.Zero, "no violation with the protocol intact");
+            Assert.That(env.Vm.Vcpus[0].Stats.Snapshot().GupReferencesDropped, Is.EqualTo(env.Vm.Vcpus[0].Stats.Snapshot().GupReferencesTaken),
+                "the pre-check's retry dropped the page reference gup took");
+        });
+    }
+
+    [Test]
     public void Without_the_seq_check_the_stale_entry_survives_and_is_caught()
     {
         var (env, oldPfn, result) = RunCompletedInvalidationRace(ShadowMutations.NoSeqCheck);
@@ -84,7 +103,7 @@ public class FaultRaceTests
         var installedFirst = default(Pfn);
         TestVm? env = null;
         Thread? host = null;
-        env = new TestVm(mutations, beforeVm: mm => mm.RegisterNotifier(gate), afterGup: _ =>
+        env = new TestVm(mutations, preCheck: false, beforeVm: mm => mm.RegisterNotifier(gate), afterGup: _ =>
         {
             if (Interlocked.Increment(ref attempts) == 2)
             {

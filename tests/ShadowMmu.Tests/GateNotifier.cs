@@ -6,9 +6,10 @@ namespace Hypervisor.ShadowMmu.Tests;
 
 /// <summary>
 /// A second notifier that can park the host thread inside a start callback, which holds an invalidation open
-/// (between start and the PTE change) for as long as a test needs.
+/// (between start and the PTE change) for as long as a test needs; or, with <c>parkInRelease</c>, inside its release,
+/// which holds an exit between its <c>mm_users</c> drop and the freeing of the pages.
 /// </summary>
-internal sealed class GateNotifier : IMmuNotifier
+internal sealed class GateNotifier(bool parkInRelease = false) : IMmuNotifier
 {
     private readonly ManualResetEventSlim _release = new(true);
 
@@ -20,8 +21,11 @@ internal sealed class GateNotifier : IMmuNotifier
 
     public bool InvalidateRangeStart(AddressSpace mm, in NotifierRange range)
     {
-        Parked.Set();
-        _release.Wait(TimeSpan.FromSeconds(30));
+        if (!parkInRelease)
+        {
+            Park();
+        }
+
         return true;
     }
 
@@ -31,6 +35,16 @@ internal sealed class GateNotifier : IMmuNotifier
 
     public void Release(AddressSpace mm)
     {
+        if (parkInRelease)
+        {
+            Park();
+        }
+    }
+
+    private void Park()
+    {
+        Parked.Set();
+        _release.Wait(TimeSpan.FromSeconds(30));
     }
 
     public void InvalidatePage(AddressSpace mm, Hva hva, InvalidationCause cause)

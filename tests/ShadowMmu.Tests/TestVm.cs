@@ -5,7 +5,11 @@ using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.ShadowMmu.Tests;
 
-/// <summary>A host, a VMM address space with one guest-RAM VMA, and a VM with one memslot over it.</summary>
+/// <summary>
+/// A host, a VMM address space with one guest-RAM VMA, and a VM with one memslot over it. The vCPUs' pfn caches are
+/// off unless asked for: a cache refresh waits for every open invalidation, which would stall the tests that hold
+/// one open on purpose.
+/// </summary>
 internal sealed class TestVm : IDisposable
 {
     public const ulong GuestPages = 1024;
@@ -19,7 +23,9 @@ internal sealed class TestVm : IDisposable
         Action<Gfn>? afterGup = null,
         Action<AddressSpace>? beforeVm = null,
         HostMutations hostMutations = HostMutations.None,
-        ulong guestPages = GuestPages)
+        ulong guestPages = GuestPages,
+        bool pfnCaches = false,
+        bool preCheck = true)
     {
         Host = new HostSystem(new HostOptions { RamBytes = Math.Max(64L << 20, (long)guestPages * 2 * 4096), SwapBytes = 16L << 20, Mutations = hostMutations });
         Mm = Host.CreateAddressSpace("vmm", profile);
@@ -27,7 +33,10 @@ internal sealed class TestVm : IDisposable
         Base = Mm.Mmap(guestPages * Hva.PageSize, backing, Protection.ReadWrite, file);
         beforeVm?.Invoke(Mm);
         Vm = new VirtualMachine("guest", Mm, [new Memslot(0, 0, guestPages, Base, readOnlySlot)],
-            new VmOptions { Vcpus = vcpus, Mutations = mutations, AfterGetUserPages = afterGup });
+            new VmOptions
+            {
+                Vcpus = vcpus, Mutations = mutations, AfterGetUserPages = afterGup, PfnCaches = pfnCaches, LocklessPreCheck = preCheck,
+            });
     }
 
     public HostSystem Host { get; }

@@ -16,6 +16,8 @@ public static class MutationCatalog
         ["no-zap"] = new(ShadowMutations.NoZap, HostMutations.None, null),
         ["no-dirty-propagation"] = new(ShadowMutations.NoDirtyPropagation, HostMutations.None, null),
         ["no-young-propagation"] = new(ShadowMutations.NoYoungPropagation, HostMutations.None, null),
+        ["end-order-swapped"] = new(ShadowMutations.EndOrderSwapped, HostMutations.None, null),
+        ["register-without-pin"] = new(ShadowMutations.None, HostMutations.RegisterWithoutPin, null),
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),
         ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),

@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
@@ -133,19 +134,47 @@ public sealed partial class AddressSpace
     /// <c>mmu_notifier_register</c>: subscribes <paramref name="notifier"/>. Takes the mmap lock for write, under which
     /// faults, munmap, mprotect and fork run their start/end sections, and <c>mm_take_all_locks</c> (every rmap lock of
     /// the mm, for write), under which reclaim, writeback and migration run theirs: the new notifier sees whole
-    /// sections only. The address space must still have users.
+    /// sections only. The address space must still have users: the registration holds one (<c>mmget_not_zero</c> ...
+    /// <c>mmput</c>), so the last exit either runs before it (and it fails) or after the notifier is on the list (and
+    /// its <c>Release</c> runs, perhaps from this very <c>mmput</c>).
     /// </summary>
     public void RegisterNotifier(IMmuNotifier notifier)
     {
-        using var _ = WriteLock();
-        if (Users <= 0 || _dead)
+        var pin = (Host.Mutations & HostMutations.RegisterWithoutPin) == 0;
+        if (pin && !TryAddUser())
         {
             throw new InvalidOperationException($"cannot register a notifier on '{Name}': it has no users left");
         }
 
-        using (TakeAllRmapLocks())
+        try
         {
-            Notifiers.Add(notifier);
+            using var _ = WriteLock();
+            // The broken variant checks only that the mappings are not gone yet: an exit whose release already ran
+            // is still tearing them down.
+            if (_dead)
+            {
+                throw new InvalidOperationException($"cannot register a notifier on '{Name}': it has exited");
+            }
+
+            using (TakeAllRmapLocks())
+            {
+                Notifiers.Add(notifier);
+            }
+
+            if (Users <= 0)
+            {
+                // Only without the pin: the last exit began (its release may be over) and will free the pages with
+                // no callback to this notifier.
+                Host.Violations.Report(ViolationKind.NotifierProtocol, new AccessSite(Name, -1, 0), -1,
+                    "a notifier was registered after the last user exited: it will never be released");
+            }
+        }
+        finally
+        {
+            if (pin)
+            {
+                Exit(); // mmput: the last one runs the exit, releasing this notifier with the others
+            }
         }
     }
 

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
+using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.ShadowMmu.Invalidation;
 
@@ -12,17 +14,69 @@ namespace Hypervisor.ShadowMmu.Invalidation;
 /// against them and against the host PTE.
 /// </summary>
 /// <remarks>
-/// Sections open and close under the MMU write lock; installs are checked under the MMU read lock, so the list is
-/// stable while it is read. With no section open, the host cannot change a PTE's pfn (every such change is inside
-/// a section under the modern profile), which makes the host-PTE comparison exact there.
+/// Sections open and close under the MMU write lock and the monitor's own lock; SPTE installs are checked under the
+/// MMU read lock, pfn-cache refreshes (which never take the MMU lock) under the monitor's lock, so the list is stable
+/// while either reads it. With no section open, the host cannot change a PTE's pfn (every such change is inside a
+/// section under the modern profile), which makes the host-PTE comparison exact there.
 /// </remarks>
-internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLog violations)
+internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLog violations, MmuLock mmuLock)
 {
     private readonly List<(Hva Start, Hva End)> _open = [];
 
-    public void Open(in NotifierRange range) => _open.Add((range.Start, range.End));
+    // Second guard of _open, for readers that do not hold the MMU lock (the pfn caches). Taken inside the MMU lock.
+    private readonly Lock _lock = new();
 
+    /// <summary>A start/end section opens. Caller holds the MMU lock for write.</summary>
+    public void Open(in NotifierRange range)
+    {
+        Debug.Assert(mmuLock.IsHeldForWrite, "sections open under the MMU write lock");
+        lock (_lock)
+        {
+            _open.Add((range.Start, range.End));
+        }
+    }
+
+    /// <summary>A start/end section closes. Caller holds the MMU lock for write.</summary>
     public void Close(in NotifierRange range)
+    {
+        Debug.Assert(mmuLock.IsHeldForWrite, "sections close under the MMU write lock");
+        lock (_lock)
+        {
+            CloseLocked(range);
+        }
+    }
+
+    /// <summary>Forgets open sections whose end will never come (the notifier was unregistered). Caller holds the MMU lock for write.</summary>
+    public void Reset()
+    {
+        Debug.Assert(mmuLock.IsHeldForWrite, "sections are forgotten under the MMU write lock");
+        lock (_lock)
+        {
+            _open.Clear();
+        }
+    }
+
+    /// <summary>Checks an SPTE install that is about to happen. Caller holds the MMU lock (read).</summary>
+    public void CheckInstall(ulong gfn, Hva hva, Pfn pfn, int vcpu)
+    {
+        Debug.Assert(mmuLock.IsHeld, "an install is checked under the MMU lock, which keeps the open sections stable");
+        Check(gfn, hva, pfn, vcpu, "installed");
+    }
+
+    /// <summary>
+    /// Checks a pfn cache that is about to become valid (<c>hva_to_pfn_retry</c>'s success). The caller holds the
+    /// cache's lock for write, so no new section can change the host PTE at <paramref name="hva"/> meanwhile (a
+    /// start invalidates the caches under that lock before it returns to the host).
+    /// </summary>
+    public void CheckCacheRefresh(ulong gfn, Hva hva, Pfn pfn, int vcpu)
+    {
+        lock (_lock)
+        {
+            Check(gfn, hva, pfn, vcpu, "cached by a pfn cache");
+        }
+    }
+
+    private void CloseLocked(in NotifierRange range)
     {
         var index = _open.IndexOf((range.Start, range.End));
         if (index < 0)
@@ -35,18 +89,14 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
         _open.RemoveAt(index);
     }
 
-    /// <summary>Forgets open sections whose end will never come (the notifier was unregistered).</summary>
-    public void Reset() => _open.Clear();
-
-    /// <summary>Checks an install that is about to happen (MMU read lock held).</summary>
-    public void CheckInstall(ulong gfn, Hva hva, Pfn pfn, int vcpu)
+    private void Check(ulong gfn, Hva hva, Pfn pfn, int vcpu, string what)
     {
         foreach (var (start, end) in _open)
         {
             if (hva >= start && hva < end)
             {
                 violations.Report(ShadowViolations.InstallDuringInvalidation, new AccessSite(guest, vcpu, gfn), pfn.Value,
-                    $"gfn 0x{gfn:x} installed to pfn {pfn.Value} while invalidation [{start}, {end}) was open");
+                    $"gfn 0x{gfn:x} {what} to pfn {pfn.Value} while invalidation [{start}, {end}) was open");
                 return;
             }
         }
@@ -61,7 +111,7 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
         if (!Pte.IsPresent(pte) || Pte.PfnOf(pte) != pfn)
         {
             violations.Report(ShadowViolations.StaleInstall, new AccessSite(guest, vcpu, gfn), pfn.Value,
-                $"gfn 0x{gfn:x} installed to pfn {pfn.Value} but the host PTE at {hva} maps "
+                $"gfn 0x{gfn:x} {what} to pfn {pfn.Value} but the host PTE at {hva} maps "
                 + (Pte.IsPresent(pte) ? $"pfn {Pte.PfnOf(pte).Value}" : "nothing"));
         }
     }

@@ -13,10 +13,18 @@ namespace Hypervisor.ShadowMmu.Invalidation;
 internal sealed class VmMmuNotifier(VirtualMachine vm) : IMmuNotifier
 {
     private int _running;
-    private volatile bool _unregistered;
+    private int _unregistered;
+    private volatile bool _releaseRan;
+
+    /// <summary>
+    /// True once <see cref="Release"/> was called on this registration: the address space exited (or the notifier
+    /// was unregistered). A re-attach that finds it set must not enable the VM.
+    /// </summary>
+    public bool ReleaseRan => _releaseRan;
 
     public void Release(AddressSpace mm)
     {
+        _releaseRan = true;
         Enter();
         try
         {
@@ -74,9 +82,14 @@ internal sealed class VmMmuNotifier(VirtualMachine vm) : IMmuNotifier
     public bool TestYoung(AddressSpace mm, Hva hva) => Age(hva, hva + Hva.PageSize, clear: false, flush: false);
 
     /// <summary>Called right after <c>UnregisterNotifier</c> returned: from now on any callback is a violation.</summary>
+    /// <remarks>
+    /// A Dekker pair with <see cref="Enter"/>: this stores the flag then loads the count, Enter stores the count then
+    /// loads the flag. Both stores are interlocked (full fences), so at least one side sees the other's store: a
+    /// plain or volatile store could wait in the store buffer past the load, and both sides would miss.
+    /// </remarks>
     public void MarkUnregistered()
     {
-        _unregistered = true;
+        Interlocked.Exchange(ref _unregistered, 1);
         if (Volatile.Read(ref _running) != 0)
         {
             vm.ReportCallbackAfterUnregister("a callback was still running when unregister returned");
@@ -98,8 +111,8 @@ internal sealed class VmMmuNotifier(VirtualMachine vm) : IMmuNotifier
 
     private void Enter()
     {
-        Interlocked.Increment(ref _running);
-        if (_unregistered)
+        Interlocked.Increment(ref _running); // full fence before the flag is read: see MarkUnregistered
+        if (Volatile.Read(ref _unregistered) != 0)
         {
             vm.ReportCallbackAfterUnregister("a callback started after unregister returned");
         }

@@ -11,4 +11,9 @@ public enum RetryReason
     InstallRaced,
     /// <summary>The notifier is unregistered (or being re-registered): no coherent install is possible.</summary>
     NotifierDetached,
+    /// <summary>
+    /// The lockless pre-check (<c>mmu_invalidate_retry_gfn_unsafe</c>, before the host walk or before taking the MMU
+    /// lock) already saw an overlapping invalidation in progress or a moved sequence.
+    /// </summary>
+    PreCheck,
 }

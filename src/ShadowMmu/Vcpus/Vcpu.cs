@@ -5,6 +5,7 @@ using Hypervisor.HostMemory.Physical;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Faults;
+using Hypervisor.ShadowMmu.PfnCaches;
 using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.ShadowMmu.Vcpus;
@@ -52,6 +53,13 @@ public sealed class Vcpu
         _tlbTags = new ulong[tlbEntries];
         _tlbEntries = new ulong[tlbEntries];
         _tlbMask = (ulong)tlbEntries - 1;
+        if (vm.Options.PfnCaches && vm.Memslots.Count > 0 && vm.Memslots[0].Pages > (ulong)index)
+        {
+            // The vCPU's own page of a per-vCPU area at the start of guest memory, as kvmclock's pvclock pages are.
+            var gfn = vm.Memslots[0].BaseGfn + (ulong)index;
+            PfnCache = new GfnToPfnCache(vm, index, gfn, vm.Memslots[0].HvaOf(gfn));
+            _requests = (int)VcpuRequests.PfnCacheRefresh;
+        }
     }
 
     public VirtualMachine Vm { get; }
@@ -59,6 +67,12 @@ public sealed class Vcpu
     public int Index { get; }
 
     public VcpuStats Stats { get; } = new();
+
+    /// <summary>The vCPU's gfn-to-pfn cache (<c>vcpu-&gt;arch.pv_time</c>), or null when the VM has no memory.</summary>
+    public GfnToPfnCache? PfnCache { get; }
+
+    /// <summary>True once <see cref="RequestStop"/> was called.</summary>
+    internal bool StopRequested => _stopRequested;
 
     /// <summary>True while the vCPU runs guest code (<c>IN_GUEST_MODE</c>).</summary>
     public bool InGuestMode => (Volatile.Read(ref _modeSeq) & 1) != 0;
@@ -209,6 +223,11 @@ public sealed class Vcpu
         {
             Array.Clear(_tlbTags);
             Stats.TlbFlushesHandled++;
+        }
+
+        if ((requests & VcpuRequests.PfnCacheRefresh) != 0)
+        {
+            Vm.RefreshPfnCache(this);
         }
     }
 }

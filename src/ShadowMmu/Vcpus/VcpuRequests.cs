@@ -7,4 +7,9 @@ public enum VcpuRequests
     None = 0,
     /// <summary><c>KVM_REQ_TLB_FLUSH</c>: drop every cached translation.</summary>
     TlbFlush = 1 << 0,
+    /// <summary>
+    /// <c>KVM_REQ_GPC_INVALIDATE</c> (v5.17 to v6.8): the vCPU's gfn-to-pfn cache was invalidated (or never filled);
+    /// refresh it before entering the guest.
+    /// </summary>
+    PfnCacheRefresh = 1 << 1,
 }

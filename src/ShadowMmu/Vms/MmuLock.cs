@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Hypervisor.ShadowMmu.Vms;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// sleep: on an oversubscribed host the holder (or the vCPU a flushing holder waits for) needs the core, and on
 /// Linux a yield does not hand it over.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Debug-only ownership tracking lives as long as the VM; its ThreadLocal holds no unmanaged resource.")]
 internal sealed class MmuLock
 {
     private const int WriterHeld = 1 << 30;
@@ -19,6 +22,47 @@ internal sealed class MmuLock
     // Reader count in the low bits, plus the writer bits above.
     private int _state;
 
+#if DEBUG
+    // Who holds the lock, for lockdep-style asserts: the writer's managed thread id (0 when none) and each thread's
+    // read depth. Debug builds only; Release pays nothing.
+    private readonly ThreadLocal<int> _readDepth = new();
+    private int _writerThread;
+#endif
+
+    /// <summary>
+    /// <c>lockdep_assert_held_write</c>: true if the calling thread holds the lock for write. Always true in Release
+    /// builds, where ownership is not tracked; use it only inside <see cref="Debug.Assert(bool, string)"/>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
+    public bool IsHeldForWrite
+    {
+        get
+        {
+#if DEBUG
+            return Volatile.Read(ref _writerThread) == Environment.CurrentManagedThreadId;
+#else
+            return true;
+#endif
+        }
+    }
+
+    /// <summary>
+    /// <c>lockdep_assert_held</c>: true if the calling thread holds the lock for read or for write. Always true in
+    /// Release builds; use it only inside <see cref="Debug.Assert(bool, string)"/>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
+    public bool IsHeld
+    {
+        get
+        {
+#if DEBUG
+            return IsHeldForWrite || _readDepth.Value > 0;
+#else
+            return true;
+#endif
+        }
+    }
+
     public void EnterRead()
     {
         var spin = new SpinWait();
@@ -27,6 +71,7 @@ internal sealed class MmuLock
             var state = Volatile.Read(ref _state);
             if ((state & (WriterHeld | WriterWaiting)) == 0 && Interlocked.CompareExchange(ref _state, state + 1, state) == state)
             {
+                TrackRead(+1);
                 return;
             }
 
@@ -35,7 +80,11 @@ internal sealed class MmuLock
         }
     }
 
-    public void ExitRead() => Interlocked.Decrement(ref _state);
+    public void ExitRead()
+    {
+        TrackRead(-1);
+        Interlocked.Decrement(ref _state);
+    }
 
     public void EnterWrite()
     {
@@ -47,6 +96,8 @@ internal sealed class MmuLock
         {
             spin.SpinOnce(sleep1Threshold: 20);
         }
+
+        TrackWriter(Environment.CurrentManagedThreadId);
     }
 
     /// <summary>Takes the lock for write only if nobody holds or waits for it (the non-blockable path).</summary>
@@ -59,6 +110,7 @@ internal sealed class MmuLock
 
         if (Interlocked.CompareExchange(ref _state, WriterHeld, 0) == 0)
         {
+            TrackWriter(Environment.CurrentManagedThreadId);
             return true;
         }
 
@@ -68,7 +120,28 @@ internal sealed class MmuLock
 
     public void ExitWrite()
     {
+        Debug.Assert(IsHeldForWrite, "only the thread that took the MMU lock for write releases it");
+        TrackWriter(0);
         Volatile.Write(ref _state, 0);
         _writers.Exit();
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
+    [Conditional("DEBUG")]
+    private void TrackRead(int delta)
+    {
+#if DEBUG
+        _readDepth.Value += delta;
+        Debug.Assert(_readDepth.Value >= 0, "a thread released the MMU read lock it did not hold");
+#endif
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]
+    [Conditional("DEBUG")]
+    private void TrackWriter(int thread)
+    {
+#if DEBUG
+        Volatile.Write(ref _writerThread, thread);
+#endif
     }
 }

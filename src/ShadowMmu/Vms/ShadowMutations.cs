@@ -22,4 +22,10 @@ public enum ShadowMutations
     NoDirtyPropagation = 1 << 5,
     /// <summary>Aging never reports the SPTEs' accessed bits to the host.</summary>
     NoYoungPropagation = 1 << 6,
+    /// <summary>
+    /// The end of an invalidation publishes its count decrements (<c>mmu_invalidate_in_progress</c>,
+    /// <c>mn_active_invalidate_count</c>) before the <c>mmu_invalidate_seq</c> increase: a lockless reader (the pfn
+    /// cache's <c>mmu_notifier_retry_cache</c>) can then see neither the open section nor the new sequence.
+    /// </summary>
+    EndOrderSwapped = 1 << 7,
 }

@@ -15,8 +15,6 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// </summary>
 public sealed partial class VirtualMachine : IDisposable
 {
-    private const ulong InvalidGfn = ulong.MaxValue;
-
     /// <summary>
     /// <c>kvm-&gt;mmu_lock</c> (x86's rwlock): faults take it for read and install with compare-exchange (the TDP
     /// MMU's scheme); invalidation, release and the counters take it for write. A zapper flushes remote TLBs
@@ -30,11 +28,10 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly Vcpu[] _vcpus;
     private readonly ProtocolMonitor _monitor;
 
+    // kvm->mmu_invalidate_*: guarded by _mmuLock.
+    private readonly MmuInvalidation _invalidation;
+
     // Guarded by _mmuLock (written under the write lock; read under either).
-    private long _invalidateSeq;
-    private long _invalidateInProgress;
-    private ulong _invalidateRangeStart = InvalidGfn;
-    private ulong _invalidateRangeEnd = InvalidGfn;
     private bool _released;
     private bool _attached;
 
@@ -54,7 +51,8 @@ public sealed partial class VirtualMachine : IDisposable
             }
         }
 
-        _monitor = new ProtocolMonitor(name, addressSpace, Violations);
+        _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations);
+        _monitor = new ProtocolMonitor(name, addressSpace, Violations, _mmuLock);
         _vcpus = [.. Enumerable.Range(0, Options.Vcpus).Select(i => new Vcpu(this, i, Options.TlbEntries))];
         _notifier = new VmMmuNotifier(this);
         // kvm_init_mmu_notifier: subscribe before any SPTE can exist.
@@ -82,10 +80,10 @@ public sealed partial class VirtualMachine : IDisposable
     public Action<InvalidationRecord>? InvalidationObserver { get; set; }
 
     /// <summary><c>mmu_invalidate_seq</c>: bumped at the end of every invalidation that hit a memslot.</summary>
-    public long InvalidateSeq => Volatile.Read(ref _invalidateSeq);
+    public long InvalidateSeq => _invalidation.Seq;
 
     /// <summary><c>mmu_invalidate_in_progress</c>: open start/end sections that hit a memslot.</summary>
-    public long InvalidateInProgress => Volatile.Read(ref _invalidateInProgress);
+    public long InvalidateInProgress => _invalidation.InProgress;
 
     /// <summary>
     /// True once <c>Release</c> froze the VM (the address space exited or the notifier was unregistered) and
@@ -102,9 +100,7 @@ public sealed partial class VirtualMachine : IDisposable
             _mmuLock.EnterRead();
             try
             {
-                return _invalidateInProgress > 0 && _invalidateRangeStart != InvalidGfn
-                    ? (new Gfn(_invalidateRangeStart), new Gfn(_invalidateRangeEnd))
-                    : null;
+                return _invalidation.Range is { } range ? (new Gfn(range.Start), new Gfn(range.End)) : null;
             }
             finally
             {
@@ -174,15 +170,18 @@ public sealed partial class VirtualMachine : IDisposable
             WithWriteLock(() =>
             {
                 // kvm_destroy_vm resets an unbalanced count the same way; seq++ makes in-flight faults retry.
-                _invalidateInProgress = 0;
-                _invalidateRangeStart = _invalidateRangeEnd = InvalidGfn;
-                Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
+                _invalidation.Reset();
+                Interlocked.Exchange(ref _mnActiveInvalidateCount, 0);
                 _monitor.Reset();
             });
         }
     }
 
-    /// <summary>Registers a fresh notifier again; false if the address space has exited.</summary>
+    /// <summary>
+    /// Registers a fresh notifier again; false if the address space has exited, including when its exit released
+    /// the fresh notifier during the registration (the registration's <c>mmput</c> can run the exit itself): the VM
+    /// then stays released, since nothing would tell it about the frames the exit frees.
+    /// </summary>
     public bool ReattachNotifier()
     {
         lock (_attachLock)
@@ -203,13 +202,22 @@ public sealed partial class VirtualMachine : IDisposable
             }
 
             _notifier = fresh;
+            var enabled = false;
             WithWriteLock(() =>
             {
-                _released = false;
+                // OnRelease sets _released under this lock, so either it ran already and ReleaseRan is seen here,
+                // or it runs after this and freezes the VM again.
+                enabled = !fresh.ReleaseRan;
+                _released = !enabled;
                 _attached = true;
-                Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
+                _invalidation.BumpSeq();
             });
-            return true;
+            if (enabled)
+            {
+                RequestPfnCacheRefreshes();
+            }
+
+            return enabled;
         }
     }
 

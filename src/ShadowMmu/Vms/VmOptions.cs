@@ -9,6 +9,18 @@ public sealed record VmOptions
     /// <summary>Entries in each vCPU's software TLB (a power of two).</summary>
     public int TlbEntries { get; init; } = 64;
 
+    /// <summary>
+    /// Each vCPU keeps a gfn-to-pfn cache of its own page at the start of guest memory and reads it on every refresh
+    /// (<see cref="PfnCaches.GfnToPfnCache"/>): the lockless reader of the invalidation counters.
+    /// </summary>
+    public bool PfnCaches { get; init; } = true;
+
+    /// <summary>
+    /// The fault path's lockless pre-checks (<c>mmu_invalidate_retry_gfn_unsafe</c> before and after resolving the
+    /// host page). Off, every retry is decided under the MMU lock: tests of the locked check turn it off.
+    /// </summary>
+    public bool LocklessPreCheck { get; init; } = true;
+
     /// <summary>Broken variants of the protocol, for oracle tests.</summary>
     public ShadowMutations Mutations { get; init; }
 

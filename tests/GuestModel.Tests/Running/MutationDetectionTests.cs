@@ -18,7 +18,8 @@ public class MutationDetectionTests
     private static readonly string[] QuickMutations =
     [
         "no-seq-check", "no-in-progress-check", "seq-after-gup", "no-tlb-flush", "no-zap", "no-release", "unregister-without-wait",
-        "legacy-invalidate-after-free", "free-before-invalidate", "table-free-before-flush", "rmap-walk-without-ptl",
+        "legacy-invalidate-after-free", "free-before-invalidate", "end-order-swapped", "table-free-before-flush",
+        "rmap-walk-without-ptl",
     ];
 
     private static Scenario RaceHunt()

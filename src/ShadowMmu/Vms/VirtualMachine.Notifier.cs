@@ -14,19 +14,22 @@ namespace Hypervisor.ShadowMmu.Vms;
 public sealed partial class VirtualMachine
 {
     /// <summary>
-    /// <c>kvm_mmu_notifier_invalidate_range_start</c>: under the write lock, for every memslot the hva range hits,
+    /// <c>kvm_mmu_notifier_invalidate_range_start</c>: raise <c>mn_active_invalidate_count</c> and invalidate the pfn
+    /// caches over the range; then, under the write lock, for every memslot the hva range hits,
     /// in-progress++ (once) and widen the gfn range, zap the SPTEs (passing A/D bits to the host frames), then flush
     /// remote TLBs before unlocking. A non-blockable start that would wait for the lock refuses instead.
     /// </summary>
     internal bool OnInvalidateRangeStart(in NotifierRange range)
     {
         var t0 = Stopwatch.GetTimestamp();
+        BeginActiveInvalidate(range.Start, range.End);
         if (range.Blockable)
         {
             _mmuLock.EnterWrite();
         }
         else if (!_mmuLock.TryEnterWrite())
         {
+            EndActiveInvalidate(); // no end follows a refused start
             Stats.Refused();
             return false;
         }
@@ -45,10 +48,10 @@ public sealed partial class VirtualMachine
                 if (!hit)
                 {
                     hit = true;
-                    BeginInvalidate();
+                    _invalidation.Begin();
                 }
 
-                AddInvalidateRange(gfnStart, gfnEnd);
+                _invalidation.AddRange(gfnStart, gfnEnd);
                 zapped += ZapGfnRange(gfnStart, gfnEnd);
             }
 
@@ -70,28 +73,29 @@ public sealed partial class VirtualMachine
         return true;
     }
 
-    /// <summary><c>kvm_mmu_notifier_invalidate_range_end</c>: seq++ before in-progress-- (the pair lockless readers rely on).</summary>
+    /// <summary>
+    /// <c>kvm_mmu_notifier_invalidate_range_end</c>: under the write lock <c>kvm_mmu_invalidate_end</c> (seq++ before
+    /// in-progress--), then, after the unlock, <c>mn_active_invalidate_count--</c>: the sequence increase is visible
+    /// before either count decrease, which is what the lockless readers (the fault path's pre-check, the pfn caches'
+    /// <c>mmu_notifier_retry_cache</c>) rely on.
+    /// </summary>
     internal void OnInvalidateRangeEnd(in NotifierRange range)
     {
+        var swapped = (Options.Mutations & ShadowMutations.EndOrderSwapped) != 0;
+        if (swapped)
+        {
+            EndActiveInvalidate(); // the broken variant: the count drops before the sequence moves
+        }
+
         _mmuLock.EnterWrite();
         try
         {
             if (HitsMemslot(range.Start, range.End))
             {
-                // kvm_mmu_invalidate_end: "The above sequence increase must be visible before the below count decrease".
-                Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
-                var inProgress = _invalidateInProgress - 1;
-                if (inProgress < 0)
+                if (!_invalidation.End())
                 {
                     Violations.Report(ShadowViolations.UnbalancedInvalidation, new AccessSite(Name, -1, range.Start.PageNumber), -1,
                         "mmu_invalidate_in_progress went below zero");
-                    inProgress = 0;
-                }
-
-                Volatile.Write(ref _invalidateInProgress, inProgress);
-                if (inProgress == 0)
-                {
-                    _invalidateRangeStart = _invalidateRangeEnd = InvalidGfn;
                 }
             }
 
@@ -100,6 +104,12 @@ public sealed partial class VirtualMachine
         finally
         {
             _mmuLock.ExitWrite();
+        }
+
+        if (!swapped)
+        {
+            // "Pairs with the increment in range_start()."
+            EndActiveInvalidate();
         }
 
         Stats.RangeEnd();
@@ -114,10 +124,18 @@ public sealed partial class VirtualMachine
         var t0 = Stopwatch.GetTimestamp();
         var end = hva + Hva.PageSize;
         int zapped = 0, flushed = -1;
+        var swapped = (Options.Mutations & ShadowMutations.EndOrderSwapped) != 0;
+        // No pfn cache existed in 2008; the simulator's caches are kept coherent here as a start/end pair would keep them.
+        BeginActiveInvalidate(hva, end);
+        if (swapped)
+        {
+            EndActiveInvalidate();
+        }
+
         _mmuLock.EnterWrite();
         try
         {
-            Volatile.Write(ref _invalidateSeq, _invalidateSeq + 1);
+            _invalidation.BumpSeq();
             foreach (var slot in _memslots)
             {
                 if (slot.GfnRangeOf(hva, end, out var gfnStart, out var gfnEnd))
@@ -134,6 +152,11 @@ public sealed partial class VirtualMachine
         finally
         {
             _mmuLock.ExitWrite();
+        }
+
+        if (!swapped)
+        {
+            EndActiveInvalidate();
         }
 
         Stats.InvalidatePage(cause);
@@ -169,6 +192,8 @@ public sealed partial class VirtualMachine
             _mmuLock.ExitWrite();
         }
 
+        // The released VM stops using its pfn caches (a refresh checks Released under the cache's lock).
+        InvalidateAllPfnCaches();
         Stats.Released();
         Stats.Zapped(zapped);
         var all = _memslots.Length == 0 ? (Start: default(Hva), End: default(Hva))
@@ -188,33 +213,5 @@ public sealed partial class VirtualMachine
         }
 
         return false;
-    }
-
-    /// <summary><c>kvm_mmu_invalidate_begin</c>: first overlapping section resets the range.</summary>
-    private void BeginInvalidate()
-    {
-        Volatile.Write(ref _invalidateInProgress, _invalidateInProgress + 1);
-        if (_invalidateInProgress == 1)
-        {
-            _invalidateRangeStart = _invalidateRangeEnd = InvalidGfn;
-        }
-    }
-
-    /// <summary>
-    /// <c>kvm_mmu_invalidate_range_add</c>: set, or widen to the union ("fully tracking multiple concurrent ranges
-    /// has diminishing returns").
-    /// </summary>
-    private void AddInvalidateRange(ulong start, ulong end)
-    {
-        if (_invalidateRangeStart == InvalidGfn)
-        {
-            _invalidateRangeStart = start;
-            _invalidateRangeEnd = end;
-        }
-        else
-        {
-            _invalidateRangeStart = Math.Min(_invalidateRangeStart, start);
-            _invalidateRangeEnd = Math.Max(_invalidateRangeEnd, end);
-        }
     }
 }

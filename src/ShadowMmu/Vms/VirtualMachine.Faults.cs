@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hypervisor.HostMemory;
 using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.Statistics;
@@ -11,10 +12,12 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// <c>is_page_fault_stale</c> → <c>kvm_tdp_mmu_map</c>):
 /// 1. sample <c>InvalidateSeq</c> (acquire) before looking at the host page tables;
 /// 2. resolve the page with <c>GetUserPages</c> (may fault, break COW, swap in), taking a page reference;
-/// 3. take the MMU lock (read) ;
-/// 4. retry if an invalidation covering the gfn is in progress or the sequence moved (<c>mmu_invalidate_retry_gfn</c>);
-/// 5. else install, writable only if the host gave a writable page and the slot allows writes;
-/// 6. unlock and drop the page reference: exactly once, on retry and on success. The SPTE holds no reference.
+/// 3. before and after step 2, retry at once if a lockless pre-check already sees a reason to
+///    (<c>mmu_invalidate_retry_gfn_unsafe</c>; it may be wrong either way, so it never replaces step 5);
+/// 4. take the MMU lock (read);
+/// 5. retry if an invalidation covering the gfn is in progress or the sequence moved (<c>mmu_invalidate_retry_gfn</c>);
+/// 6. else install, writable only if the host gave a writable page and the slot allows writes;
+/// 7. unlock and drop the page reference: exactly once, on retry and on success. The SPTE holds no reference.
 /// </summary>
 public sealed partial class VirtualMachine
 {
@@ -32,11 +35,19 @@ public sealed partial class VirtualMachine
         var mutations = Options.Mutations;
         var hva = slot.HvaOf(gfn);
         long mmuSeq = 0;
-        if ((mutations & ShadowMutations.SeqAfterGup) == 0)
+        var seqSampled = (mutations & ShadowMutations.SeqAfterGup) == 0;
+        if (seqSampled)
         {
-            // fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(): the sample must precede the host walk. An
-            // acquire load orders every later load after it, which is all smp_rmb promises.
-            mmuSeq = Volatile.Read(ref _invalidateSeq);
+            // fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(): the sample must precede the host walk.
+            mmuSeq = _invalidation.Seq;
+
+            // kvm_mmu_faultin_pfn: "Check for a relevant mmu_notifier invalidation event before getting the pfn from
+            // the primary MMU, and before acquiring mmu_lock" (mmu_invalidate_retry_gfn_unsafe).
+            if (Options.LocklessPreCheck && _invalidation.RetryGfnUnsafe(mmuSeq, gfn))
+            {
+                stats.Retries[(int)RetryReason.PreCheck]++;
+                return FaultOutcome.Retry;
+            }
         }
 
         var gup = AddressSpace.GetUserPages(hva, write);
@@ -53,9 +64,19 @@ public sealed partial class VirtualMachine
             Thread.Yield();
         }
 
-        if ((mutations & ShadowMutations.SeqAfterGup) != 0)
+        if (!seqSampled)
         {
-            mmuSeq = Volatile.Read(ref _invalidateSeq);
+            mmuSeq = _invalidation.Seq;
+        }
+
+        // "Check again for a relevant mmu_notifier invalidation event purely to avoid contending mmu_lock." Only a
+        // pre-check: the locked mmu_invalidate_retry_gfn below decides.
+        if (Options.LocklessPreCheck && _invalidation.RetryGfnUnsafe(mmuSeq, gfn))
+        {
+            AddressSpace.Host.Memory.Put(gup.Pfn); // kvm_release_faultin_page
+            stats.GupReferencesDropped++;
+            stats.Retries[(int)RetryReason.PreCheck]++;
+            return FaultOutcome.Retry;
         }
 
         FaultOutcome outcome;
@@ -80,8 +101,10 @@ public sealed partial class VirtualMachine
         return outcome;
     }
 
+    /// <summary>Steps 5 and 6: the locked retry check, then the install. Caller holds the MMU lock (read).</summary>
     private FaultOutcome InstallUnderLock(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, long mmuSeq)
     {
+        Debug.Assert(_mmuLock.IsHeld, "the install decision is made under the MMU lock, which keeps the invalidation state stable");
         var stats = vcpu.Stats;
         if (_released || !_attached)
         {
@@ -94,7 +117,7 @@ public sealed partial class VirtualMachine
             return FaultOutcome.Retry;
         }
 
-        if (InvalidateRetryGfn(mmuSeq, gfn, out var reason))
+        if (_invalidation.RetryGfn(mmuSeq, gfn, out var reason))
         {
             stats.Retries[(int)reason]++;
             return FaultOutcome.Retry;
@@ -129,29 +152,5 @@ public sealed partial class VirtualMachine
 
         stats.SptesInstalled++;
         return FaultOutcome.Installed;
-    }
-
-    /// <summary>
-    /// <c>mmu_invalidate_retry_gfn</c>, MMU lock held: in progress over this gfn, or the sequence moved since
-    /// the sample. (in_progress is read before seq; both are stable under the lock.)
-    /// </summary>
-    private bool InvalidateRetryGfn(long mmuSeq, ulong gfn, out RetryReason reason)
-    {
-        var mutations = Options.Mutations;
-        if ((mutations & ShadowMutations.NoInProgressCheck) == 0 && _invalidateInProgress > 0
-            && (_invalidateRangeStart == InvalidGfn || (gfn >= _invalidateRangeStart && gfn < _invalidateRangeEnd)))
-        {
-            reason = RetryReason.InvalidationInProgress;
-            return true;
-        }
-
-        if ((mutations & ShadowMutations.NoSeqCheck) == 0 && _invalidateSeq != mmuSeq)
-        {
-            reason = RetryReason.SequenceChanged;
-            return true;
-        }
-
-        reason = default;
-        return false;
     }
 }

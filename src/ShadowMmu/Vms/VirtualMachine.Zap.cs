@@ -16,6 +16,7 @@ public sealed partial class VirtualMachine
     /// </summary>
     private int ZapGfnRange(ulong start, ulong end)
     {
+        Debug.Assert(_mmuLock.IsHeldForWrite, "SPTEs are zapped under the MMU write lock, so no fault installs behind the zap");
         if ((Options.Mutations & ShadowMutations.NoZap) != 0)
         {
             return 0;
@@ -109,8 +110,10 @@ public sealed partial class VirtualMachine
         return young;
     }
 
+    /// <summary>Tests (and clears) the accessed bits in [start, end). Caller holds the MMU lock.</summary>
     private bool AgeGfnRange(ulong start, ulong end, bool clear)
     {
+        Debug.Assert(_mmuLock.IsHeld, "aging walks the shadow table under the MMU lock, which keeps its leaves alive");
         var young = clear;
         var found = false;
         Table.ForEachLeaf(start, end, ref found, (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref bool any) =>
@@ -138,7 +141,8 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// <c>kvm_flush_remote_tlbs</c>: post <see cref="VcpuRequests.TlbFlush"/> to every vCPU (full fence), then wait
     /// until each vCPU seen in guest mode has left it once, the way an IPI with wait completes. A vCPU outside
-    /// guest mode services the request before it next enters. Returns how many vCPUs had to be waited for.
+    /// guest mode services the request before it next enters. Returns how many vCPUs had to be waited for. Caller
+    /// holds the MMU lock (for write after a zap, so no fault re-installs before the vCPUs dropped their entries).
     /// </summary>
     /// <remarks>
     /// An aging flush only posts the requests: aging frees and protects nothing, so nothing depends on when the
@@ -148,6 +152,7 @@ public sealed partial class VirtualMachine
     /// </remarks>
     private int FlushRemoteTlbs(bool aging = false)
     {
+        Debug.Assert(aging ? _mmuLock.IsHeld : _mmuLock.IsHeldForWrite, "a remote TLB flush runs before the zapper drops the MMU lock");
         if ((Options.Mutations & ShadowMutations.NoTlbFlush) != 0)
         {
             return 0;
