@@ -189,11 +189,9 @@ public sealed class IntervalNotifierTests
         mm.Notifiers.InsertInterval(at.AddPages(1), 7 * Hva.PageSize, new RecordingIntervalOps("second", log));
         var range = new NotifierRange(at, at.AddPages(8), NotifierEvent.Clear, InvalidationCause.OomReap, Blockable: false);
 
-        bool started;
-        lock (first.UserLock) // the device is busy: its trylock fails
-        {
-            started = mm.Notifiers.InvalidateRangeStart(range);
-        }
+        first.UserLock.Wait(); // the device is busy: its trylock fails
+        var started = mm.Notifiers.InvalidateRangeStart(range);
+        first.UserLock.Release();
 
         using var reader = TestThread.Start("read-begin", () => firstSub.ReadBegin());
         Assert.Multiple(() =>

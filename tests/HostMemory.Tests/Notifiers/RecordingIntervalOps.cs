@@ -9,8 +9,8 @@ namespace Hypervisor.HostMemory.Tests.Notifiers;
 /// </summary>
 public sealed class RecordingIntervalOps(string name, List<string> log) : IIntervalNotifierOps
 {
-    /// <summary>The user lock (test_hmm's <c>dmirror-&gt;mutex</c>).</summary>
-    public object UserLock { get; } = new();
+    /// <summary>The user lock (test_hmm's <c>dmirror-&gt;mutex</c>); not re-entrant, like a kernel mutex.</summary>
+    public SemaphoreSlim UserLock { get; } = new(1, 1);
 
     /// <summary>Refuse every start, even blockable ones (a broken subscriber).</summary>
     public bool RefuseAlways { get; set; }
@@ -32,9 +32,9 @@ public sealed class RecordingIntervalOps(string name, List<string> log) : IInter
 
         if (range.Blockable)
         {
-            Monitor.Enter(UserLock);
+            UserLock.Wait();
         }
-        else if (!Monitor.TryEnter(UserLock))
+        else if (!UserLock.Wait(0))
         {
             return false;
         }
@@ -45,7 +45,7 @@ public sealed class RecordingIntervalOps(string name, List<string> log) : IInter
         }
         finally
         {
-            Monitor.Exit(UserLock);
+            UserLock.Release();
         }
 
         return true;
