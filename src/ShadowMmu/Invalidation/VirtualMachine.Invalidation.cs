@@ -16,20 +16,13 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// <c>kvm_mmu_notifier_invalidate_range_start</c>: under the write lock, for every memslot the hva range hits,
     /// in-progress++ (once) and widen the gfn range, zap the SPTEs (passing A/D bits to the host frames), then flush
-    /// remote TLBs before unlocking. A non-blockable start that would wait for the lock refuses instead.
+    /// remote TLBs before unlocking. Never refuses: a non-blockable range (<c>may_block</c> false) only forbids
+    /// sleeping, so the shootdown spins for the vCPUs' acknowledgements, as an IPI with wait does.
     /// </summary>
     internal bool OnInvalidateRangeStart(in NotifierRange range)
     {
         var t0 = Stopwatch.GetTimestamp();
-        if (range.Blockable)
-        {
-            _mmuLock.EnterWrite();
-        }
-        else if (!_mmuLock.TryEnterWrite())
-        {
-            Stats.Refused();
-            return false;
-        }
+        _mmuLock.EnterWrite();
 
         int zapped = 0, flushed = -1;
         try
@@ -55,7 +48,7 @@ public sealed partial class VirtualMachine
             _monitor.Open(range);
             if (zapped > 0)
             {
-                flushed = FlushRemoteTlbs();
+                flushed = FlushRemoteTlbs(mayBlock: range.Blockable);
             }
         }
         finally
