@@ -86,6 +86,29 @@ public sealed class HmmProtocolTests
         });
     }
 
+    [Test]
+    public void Under_the_legacy_profile_a_single_page_invalidation_reaches_the_interval_mirror()
+    {
+        var (host, mm) = Hosts.WithSpace(HostMemory.Notifiers.NotifierProfile.Legacy2008);
+        using var dmirror = new DeviceMirror(mm, "gpu");
+        var ptr = mm.MapAnon(1);
+        mm.Fill(ptr, 1, _ => 7);
+        Assert.That(dmirror.Read(ptr, 1, new ulong[1]).Status, Is.EqualTo(HostStatus.Ok), "device read");
+        var child = mm.Fork("child");
+        mm.Fill(ptr, 1, _ => 8); // copy-on-write: the legacy profile calls invalidate_page for this one page
+
+        var value = new ulong[1];
+        dmirror.Read(ptr, 1, value);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(value[0], Is.EqualTo(8UL), "the device follows the parent's new page");
+            Assert.That(dmirror.CheckCoherence(), Is.Zero, "coherent");
+            Assert.That(host.Violations.Total, Is.Zero, "no violations");
+        });
+        child.Exit();
+    }
+
     /// <summary>After the fault's snapshot, before it takes the mutex, the CPU drops the page (madvise).</summary>
     private static void CollideOnce(DeviceMirror dmirror, Hva page)
     {
