@@ -18,8 +18,8 @@ public sealed class XpmemAttachment
     private readonly RemotePartition? _remote;
     private readonly PhysicalMemoryView _memory;
 
-    // att->mutex: guards _pfns, _seq, _open, _released.
-    private readonly Lock _lock = new();
+    // att->mutex: guards _pfns, _seq, _open, _released; Monitor.Wait on it waits for open ranges to end.
+    private readonly object _lock = new();
     private readonly long[] _pfns;
     private long _seq;
     private int _open;
@@ -111,6 +111,12 @@ public sealed class XpmemAttachment
             long seq;
             lock (_lock)
             {
+                // Named wait: an invalidation of this attachment is open; installing now could only collide.
+                while (_open != 0 && !_released && (_segment.Mutations & MirrorMutations.XpmemNoSeqCheck) == 0)
+                {
+                    Monitor.Wait(_lock);
+                }
+
                 seq = _seq;
             }
 
@@ -172,9 +178,9 @@ public sealed class XpmemAttachment
     {
         lock (_lock)
         {
-            if (_open > 0)
+            if (_open > 0 && --_open == 0)
             {
-                _open--;
+                Monitor.PulseAll(_lock);
             }
         }
     }
