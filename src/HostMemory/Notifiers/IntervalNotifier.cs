@@ -24,6 +24,7 @@ public sealed class IntervalNotifier
     // Last cur_seq this subscription was told about by Invalidate (always odd). Written by SetSeq under the user's
     // lock, and by insert under the chain's interval lock; read by ReadRetry under the user's lock.
     private ulong _invalidateSeq;
+    private bool _removed;
 
     internal IntervalNotifier(NotifierChain chain, Hva start, ulong last, IIntervalNotifierOps ops)
     {
@@ -49,8 +50,12 @@ public sealed class IntervalNotifier
     /// <summary>In the interval tree now (false while an insert or after a remove is deferred).</summary>
     internal bool InTree { get; set; }
 
-    /// <summary>Removed (or its removal queued): no callback may start after <see cref="Remove"/> returns.</summary>
-    internal bool Removed { get; set; }
+    /// <summary>Set when <see cref="Remove"/> returns: a callback after that is a violation. Read without the lock.</summary>
+    internal bool Removed
+    {
+        get => Volatile.Read(ref _removed);
+        set => Volatile.Write(ref _removed, value);
+    }
 
     /// <summary>
     /// <c>mmu_interval_read_begin</c>: samples this subscription's sequence; if an invalidation that hit this

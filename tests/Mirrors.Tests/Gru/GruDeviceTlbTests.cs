@@ -32,6 +32,7 @@ public sealed class GruDeviceTlbTests
             Assert.That(entries, Is.EqualTo(2), "two drop-ins filled the TLB");
             Assert.That(gru.TlbEntries, Is.Zero, "the invalidation purged them");
             Assert.That(gru.Access(ptr.AddPages(2), write: false, 0, out var after), Is.EqualTo(HostStatus.Ok), "access after");
+            Assert.That(after, Is.Zero, "a drop-in after the purge maps the page as it is now");
             Assert.That(gru.CheckCoherence(), Is.Zero, "the TLB matches the host");
             Assert.That(host.Violations.Total, Is.Zero, "no violations");
         });
