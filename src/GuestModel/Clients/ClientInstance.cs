@@ -101,9 +101,23 @@ public sealed class ClientInstance : IDisposable
         Statistics.Invalidations, Statistics.Refusals, Statistics.Retries, Statistics.Faults, Statistics.EntriesDropped,
         Math.Round(Statistics.CallbackTime.TotalMicroseconds, 1), _checks);
 
+    /// <summary>
+    /// Detaches from the address space (interval remove or notifier unregister, whose release purges every importer,
+    /// the remote one by message), then shuts the remote partition down.
+    /// </summary>
     public void Dispose()
     {
         _hmm?.Dispose();
+        if (_gru is not null)
+        {
+            Guest.Mm.UnregisterNotifier(_gru);
+        }
+
+        if (_segment is not null)
+        {
+            Guest.Mm.UnregisterNotifier(_segment);
+        }
+
         _remote?.Dispose();
     }
 
