@@ -41,7 +41,7 @@ public sealed class ClientInstance : IDisposable
         switch (spec.Kind)
         {
             case ClientKind.HmmMirror:
-                _hmm = new DeviceMirror(guest.Mm, spec.Name, mutations);
+                _hmm = new DeviceMirror(guest.Mm, spec.Name, mutations) { PreemptInFaultWindowEvery = GuestInstance.PreemptionRate };
                 Statistics = _hmm.Statistics;
                 break;
             case ClientKind.GruTlb:
@@ -57,6 +57,8 @@ public sealed class ClientInstance : IDisposable
                     _remote = new RemotePartition(spec.Name, TimeSpan.FromMicroseconds(micros));
                     _attachments.Add(_segment.Attach($"{spec.Name}-remote", _remote));
                 }
+
+                _attachments.ForEach(a => a.PreemptInFaultWindowEvery = GuestInstance.PreemptionRate);
 
                 break;
         }

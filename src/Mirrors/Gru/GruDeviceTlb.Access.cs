@@ -1,5 +1,4 @@
 using Hypervisor.HostMemory;
-using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
 
@@ -140,12 +139,13 @@ public sealed partial class GruDeviceTlb
     }
 
     /// <summary>
-    /// The checker's rule for this kind: every TLB entry maps the frame the primary maps, unless a range invalidation
-    /// is active (entries are purged at its start, so even then none may be stale). Reports and counts mismatches.
+    /// The checker's rule for this kind: every TLB entry maps the frame the primary maps (entries are purged at an
+    /// invalidation's start, so none may lag, except for the 2008 single-page window; see <see cref="CoherenceCheck"/>).
+    /// Reports and counts mismatches.
     /// </summary>
-    public int CheckCoherence()
+    public int CheckCoherence() => CoherenceCheck.Run(Mm, $"gru:{Name}", () =>
     {
-        var bad = 0;
+        var found = new List<Mismatch>();
         lock (_tlbLock)
         {
             foreach (var (vpn, entry) in _tlb)
@@ -154,15 +154,13 @@ public sealed partial class GruDeviceTlb
                 var pfn = (int)(entry >> 1);
                 if (!Pte.IsPresent(pte) || Pte.PfnOf(pte).Value != pfn)
                 {
-                    bad++;
-                    Mm.Host.Violations.Report(MirrorViolations.StaleMapping, new AccessSite($"gru:{Name}", -1, vpn), pfn,
-                        $"TLB entry maps pfn {pfn}, the primary maps 0x{pte:x}");
+                    found.Add(new Mismatch(vpn, entry, pfn, MirrorViolations.StaleMapping, $"TLB entry maps pfn {pfn}, the primary maps 0x{pte:x}"));
                 }
             }
         }
 
-        return bad;
-    }
+        return found;
+    });
 
     private enum DropinStatus
     {

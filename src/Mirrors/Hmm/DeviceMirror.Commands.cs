@@ -9,6 +9,8 @@ public sealed partial class DeviceMirror
     /// <summary>How many pages one <c>hmm_range_fault</c> call covers (test_hmm's 64-entry pfn array).</summary>
     private const ulong FaultChunk = 64;
 
+    private long _faultWindows;
+
     /// <summary>
     /// <c>dmirror_read</c>: the device copies <paramref name="pages"/> pages starting at <paramref name="address"/>
     /// into <paramref name="into"/> (one word per page). Where the device has no entry, it faults the rest of the
@@ -123,6 +125,11 @@ public sealed partial class DeviceMirror
             }
 
             AfterSnapshot?.Invoke(start);
+            if (PreemptInFaultWindowEvery > 0 && Interlocked.Increment(ref _faultWindows) % PreemptInFaultWindowEvery == 0)
+            {
+                Thread.Sleep(1);
+            }
+
             _mutex.Wait();
             try
             {

@@ -52,6 +52,12 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     /// <summary>Test hook: runs after the snapshot and before the mutex is taken (the window a collision uses).</summary>
     public Action<Hva>? AfterSnapshot { get; set; }
 
+    /// <summary>
+    /// One fault in this many sleeps a millisecond between its snapshot and taking the mutex, as a fault that
+    /// sleeps in <c>hmm_range_fault</c> or is preempted there would; 0 never. Widens the window races use.
+    /// </summary>
+    public int PreemptInFaultWindowEvery { get; init; }
+
     /// <summary>Device page-table entries present now.</summary>
     public int MappedPages
     {
@@ -112,28 +118,23 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     /// The checker's rule for this kind: under the device mutex, every device entry maps the frame the primary maps
     /// at that address, and is writable only if the primary PTE is. Reports each mismatch; returns how many.
     /// </summary>
-    public int CheckCoherence()
+    public int CheckCoherence() => CoherenceCheck.Run(Mm, $"hmm:{Name}", () =>
     {
-        var bad = 0;
+        var found = new List<Mismatch>();
         _mutex.Wait();
         try
         {
             foreach (var (vpn, entry) in _pageTable)
             {
-                var hva = Hva.FromPage(vpn);
-                var pte = Mm.PteOf(hva);
-                var pfn = new Pfn((int)(entry >> 1));
-                if (!HostMemory.PageTables.Pte.IsPresent(pte) || HostMemory.PageTables.Pte.PfnOf(pte) != pfn)
+                var pte = Mm.PteOf(Hva.FromPage(vpn));
+                var pfn = (int)(entry >> 1);
+                if (!HostMemory.PageTables.Pte.IsPresent(pte) || HostMemory.PageTables.Pte.PfnOf(pte).Value != pfn)
                 {
-                    bad++;
-                    Mm.Host.Violations.Report(MirrorViolations.StaleMapping, new AccessSite($"hmm:{Name}", -1, vpn), pfn.Value,
-                        $"device entry maps {pfn}, the primary maps 0x{pte:x}");
+                    found.Add(new Mismatch(vpn, entry, pfn, MirrorViolations.StaleMapping, $"device entry maps pfn {pfn}, the primary maps 0x{pte:x}"));
                 }
                 else if ((entry & WriteBit) != 0 && !HostMemory.PageTables.Pte.IsWritable(pte))
                 {
-                    bad++;
-                    Mm.Host.Violations.Report(MirrorViolations.WriteBeyondHost, new AccessSite($"hmm:{Name}", -1, vpn), pfn.Value,
-                        "device entry is writable, the primary PTE is not");
+                    found.Add(new Mismatch(vpn, entry, pfn, MirrorViolations.WriteBeyondHost, "device entry is writable, the primary PTE is not"));
                 }
             }
         }
@@ -142,8 +143,8 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
             _mutex.Release();
         }
 
-        return bad;
-    }
+        return found;
+    });
 
     /// <summary><c>dmirror_fops_release</c>: remove the interval (waits for callbacks in flight), drop everything.</summary>
     public void Dispose()

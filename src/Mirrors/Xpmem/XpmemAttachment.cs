@@ -1,5 +1,4 @@
 using Hypervisor.HostMemory;
-using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
 
@@ -24,6 +23,7 @@ public sealed class XpmemAttachment
     private long _seq;
     private int _open;
     private bool _released;
+    private long _faultWindows;
 
     internal XpmemAttachment(XpmemSegment segment, string importer, RemotePartition? remote)
     {
@@ -41,6 +41,9 @@ public sealed class XpmemAttachment
 
     /// <summary>Test hook: runs after a fault pinned (or looked up) the page and before it installs it.</summary>
     public Action<ulong>? AfterPin { get; set; }
+
+    /// <summary>One fault in this many sleeps a millisecond between its pin and its install; 0 never.</summary>
+    public int PreemptInFaultWindowEvery { get; set; }
 
     public int MappedPages
     {
@@ -127,6 +130,11 @@ public sealed class XpmemAttachment
             }
 
             AfterPin?.Invoke(page);
+            if (PreemptInFaultWindowEvery > 0 && Interlocked.Increment(ref _faultWindows) % PreemptInFaultWindowEvery == 0)
+            {
+                Thread.Sleep(1);
+            }
+
             var keepPin = false;
             lock (_lock)
             {
@@ -243,14 +251,14 @@ public sealed class XpmemAttachment
     /// The checker's rule for this kind: with no invalidation open, every importer entry maps the frame the exporter
     /// maps at that address (so the importer sees the exporter's writes). Reports and counts mismatches.
     /// </summary>
-    public int CheckCoherence()
+    public int CheckCoherence() => CoherenceCheck.Run(_segment.Exporter, $"xpmem:{Importer}", () =>
     {
-        var bad = 0;
+        var found = new List<Mismatch>();
         lock (_lock)
         {
             if (_open != 0)
             {
-                return 0;
+                return found;
             }
 
             for (ulong i = 0; i < (ulong)_pfns.Length; i++)
@@ -264,13 +272,12 @@ public sealed class XpmemAttachment
                 var pte = _segment.Exporter.PteOf(hva);
                 if (!Pte.IsPresent(pte) || Pte.PfnOf(pte).Value != _pfns[i])
                 {
-                    bad++;
-                    _segment.Exporter.Host.Violations.Report(MirrorViolations.StaleMapping, new AccessSite($"xpmem:{Importer}", -1, hva.PageNumber),
-                        (int)_pfns[i], $"importer maps pfn {_pfns[i]}, the exporter maps 0x{pte:x}");
+                    found.Add(new Mismatch(hva.PageNumber, (ulong)_pfns[i], (int)_pfns[i], MirrorViolations.StaleMapping,
+                        $"importer maps pfn {_pfns[i]}, the exporter maps 0x{pte:x}"));
                 }
             }
         }
 
-        return bad;
-    }
+        return found;
+    });
 }

@@ -79,13 +79,13 @@ public sealed class XpmemSegment : IMmuNotifier
     {
         var t0 = Stopwatch.GetTimestamp();
         var dropped = 0;
+        if (!range.Overlaps(Start, Start.AddPages(Pages)))
+        {
+            return true;
+        }
+
         foreach (var att in Volatile.Read(ref _attachments))
         {
-            if (!range.Overlaps(Start, Start.AddPages(Pages)))
-            {
-                continue;
-            }
-
             if (!range.Blockable)
             {
                 Interlocked.Increment(ref _sleptWhileNonBlockable);
@@ -98,9 +98,14 @@ public sealed class XpmemSegment : IMmuNotifier
         return true;
     }
 
-    /// <summary>Lets faults of the range install again.</summary>
+    /// <summary>Lets faults of the range install again (only ranges whose start opened something: the same overlap test).</summary>
     public void InvalidateRangeEnd(AddressSpace mm, in NotifierRange range)
     {
+        if (!range.Overlaps(Start, Start.AddPages(Pages)))
+        {
+            return;
+        }
+
         foreach (var att in Volatile.Read(ref _attachments))
         {
             att.EndInvalidate(range.Start, range.End);
@@ -111,6 +116,11 @@ public sealed class XpmemSegment : IMmuNotifier
     {
         var t0 = Stopwatch.GetTimestamp();
         var end = new Hva(hva.Value & ~Hva.PageMask) + Hva.PageSize;
+        if (end <= Start || hva >= Start.AddPages(Pages))
+        {
+            return;
+        }
+
         var dropped = 0;
         foreach (var att in Volatile.Read(ref _attachments))
         {

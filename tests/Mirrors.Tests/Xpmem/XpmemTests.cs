@@ -133,6 +133,33 @@ public sealed class XpmemTests
         });
     }
 
+    [Test]
+    public void An_invalidation_elsewhere_does_not_end_one_that_is_open_on_the_segment()
+    {
+        var (host, mm) = Hosts.WithSpace();
+        var ptr = mm.MapAnon(8);
+        mm.Fill(ptr, 8, i => i);
+        var segment = new XpmemSegment(mm, ptr, 4, "seg");
+        var att = segment.Attach("importer");
+        var inside = new HostMemory.Notifiers.NotifierRange(ptr, ptr.AddPages(1), HostMemory.Notifiers.NotifierEvent.Clear, HostMemory.Notifiers.InvalidationCause.Other);
+        var outside = new HostMemory.Notifiers.NotifierRange(ptr.AddPages(6), ptr.AddPages(7), HostMemory.Notifiers.NotifierEvent.Clear, HostMemory.Notifiers.InvalidationCause.Other);
+        Assert.That(mm.Notifiers.InvalidateRangeStart(inside), Is.True, "an invalidation of the segment opens");
+        Assert.That(mm.Notifiers.InvalidateRangeStart(outside), Is.True, "another, elsewhere");
+        mm.Notifiers.InvalidateRangeEnd(outside);
+
+        var fault = new Thread(() => att.Read(0, out _)) { Name = "importer-fault", IsBackground = true };
+        fault.Start();
+        var waited = !fault.Join(TimeSpan.FromMilliseconds(200));
+        mm.Notifiers.InvalidateRangeEnd(inside);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(waited, Is.True, "the fault waits for the segment's own invalidation, not the one elsewhere");
+            Assert.That(fault.Join(TimeSpan.FromSeconds(10)), Is.True, "and completes after its end");
+            Assert.That(host.Violations.Total, Is.Zero, "no violations");
+        });
+    }
+
     /// <summary>After the fault pinned the page and before it installs it, the exporter drops the page (madvise).</summary>
     private static void CollideOnce(XpmemAttachment att, HostMemory.AddressSpaces.AddressSpace mm, Hva page)
     {
