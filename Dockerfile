@@ -9,6 +9,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/HostMemory/HostMemory.csproj src/HostMemory/
 COPY src/ShadowMmu/ShadowMmu.csproj src/ShadowMmu/
+COPY src/Mirrors/Mirrors.csproj src/Mirrors/
 COPY src/GuestModel/GuestModel.csproj src/GuestModel/
 COPY src/Host/Host.csproj src/Host/
 RUN dotnet restore src/Host/Host.csproj

@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.Mirrors.Common;
 using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.GuestModel.Running;
@@ -25,6 +26,11 @@ public static class MutationCatalog
         ["rmap-walk-without-ptl"] = new(ShadowMutations.None, HostMutations.RmapWalkWithoutPtl, null),
         // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
         ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
+        // Broken variants of the other secondary MMUs; they matter only in scenarios that declare such clients.
+        ["hmm-no-set-seq"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.HmmNoSetSeq),
+        ["gru-no-purge"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.GruNoPurge),
+        ["xpmem-no-ack-wait"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoAckWait),
+        ["xpmem-no-seq-check"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoSeqCheck),
     };
 
     /// <summary>Every mutation name, sorted.</summary>
@@ -42,7 +48,8 @@ public static class MutationCatalog
     }
 
     /// <summary>A broken variant: which side it breaks and, if it needs one, the notifier profile it forces.</summary>
-    public sealed record Mutation(ShadowMutations Shadow, HostMutations Host, NotifierProfile? ForcedProfile)
+    public sealed record Mutation(ShadowMutations Shadow, HostMutations Host, NotifierProfile? ForcedProfile,
+        MirrorMutations Mirror = MirrorMutations.None)
     {
         public static readonly Mutation None = new(ShadowMutations.None, HostMutations.None, null);
     }

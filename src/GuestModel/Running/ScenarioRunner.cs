@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Hypervisor.GuestModel.Clients;
 using Hypervisor.GuestModel.Events;
 using Hypervisor.GuestModel.Oracle;
 using Hypervisor.GuestModel.Scenarios;
@@ -43,6 +44,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
         }
 
+        var clients = scenario.Clients.Select(c => new ClientInstance(c, guests.First(g => g.Name == c.Guest), mutation.Mirror, seed)).ToList();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
 
@@ -50,6 +52,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
         var threads = workers.Select(w => w.Start()).ToList();
         var activityThreads = StartActivities(scenario, host, memory, guests, control, seed, sink, clock);
+        activityThreads.AddRange(clients.Select(c => c.Start(control)));
 
         var duration = options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration;
         SampleUntilDone(scenario, guests, control, duration, sink, clock, options.RetryBurstThreshold, cancellation);
@@ -70,7 +73,13 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             host.Violations.Report(OracleViolations.ProtocolAtEnd, new AccessSite("runner", -1, 0), -1, problem);
         }
 
+        foreach (var client in clients)
+        {
+            client.Check(); // each client kind's consistency rule, once more with everything stopped
+        }
+
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
+        clients.ForEach(c => c.Dispose());
         foreach (var guest in guests)
         {
             guest.Vm.Dispose();
@@ -87,7 +96,8 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize(), Final: true));
         }
 
-        var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published);
+        var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published)
+            with { Clients = [.. clients.Select(c => c.Summarize())] };
         sink.Publish(new ScenarioEndedEvent(scenario.Name, elapsed, summary));
         return summary;
     }

@@ -47,6 +47,9 @@ public sealed record Scenario
     /// <summary>The host activities, in file order.</summary>
     public IReadOnlyList<ActivitySpec> Activities { get; init; } = [];
 
+    /// <summary>Secondary MMUs besides the guests' VMs (HMM mirrors, GRU TLBs, XPMEM exports), in file order.</summary>
+    public IReadOnlyList<Clients.ClientSpec> Clients { get; init; } = [];
+
     /// <summary>Where the scenario came from (a path or a display name), for messages.</summary>
     public string? Source { get; init; }
 

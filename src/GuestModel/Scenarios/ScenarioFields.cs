@@ -9,7 +9,7 @@ public static class ScenarioFields
 {
     /// <summary>Keys of the document root.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
-        ["name", "description", "seed", "duration", "accessBudget", "statsInterval", "restart", "host", "guests", "activities"];
+        ["name", "description", "seed", "duration", "accessBudget", "statsInterval", "restart", "host", "guests", "activities", "clients"];
 
     /// <summary>Keys of <c>host</c>.</summary>
     public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile"];

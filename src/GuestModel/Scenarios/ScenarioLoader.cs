@@ -127,6 +127,7 @@ public sealed partial class ScenarioLoader
         var host = ReadHost(reader.Mapping("host", required: true));
         var guests = ReadGuests(reader, host);
         var activities = ReadActivities(reader, host, guests);
+        var clients = Clients.ClientSpecReader.Read(reader, guests);
         reader.ReportUnknownKeys(ScenarioFields.TopLevel);
 
         return new Scenario
@@ -141,6 +142,7 @@ public sealed partial class ScenarioLoader
             Host = host ?? new HostSpec { Ram = 0 },
             Guests = [.. guests],
             Activities = [.. activities],
+            Clients = clients,
         };
     }
 

@@ -12,6 +12,7 @@ public sealed record RunSummary
     public required Totals Totals { get; init; }
     public required IReadOnlyList<GuestSummary> Guests { get; init; }
     public required IReadOnlyDictionary<string, long> Host { get; init; }
+    public IReadOnlyList<Clients.ClientSummary> Clients { get; init; } = [];
     public long EventsPublished { get; init; }
 
     /// <summary>Process exit code for this result: 0 clean, 1 violations found.</summary>

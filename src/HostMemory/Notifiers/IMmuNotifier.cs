@@ -35,6 +35,14 @@ public interface IMmuNotifier
     void InvalidateRangeEnd(AddressSpace mm, in NotifierRange range);
 
     /// <summary>
+    /// Whether <see cref="InvalidateRangeEnd"/> is implemented (a non-null <c>ops-&gt;invalidate_range_end</c>). A
+    /// notifier that can refuse a start must say false: after a refusal the chain calls the end of every notifier
+    /// that has one, since none can tell whether its own start was the one refused (<c>mn_hlist_invalidate_range_start</c>
+    /// warns when a refuser has an end).
+    /// </summary>
+    bool HasInvalidateRangeEnd => true;
+
+    /// <summary>
     /// Legacy (2008) single-page invalidation: called after the PTE for <paramref name="hva"/> changed, outside the
     /// page-table lock and before the old page is freed. Must drop the mapping and flush before returning.
     /// </summary>

@@ -3,9 +3,23 @@ namespace Hypervisor.HostMemory.Notifiers;
 /// <summary>The single-page and aging callbacks.</summary>
 public sealed partial class NotifierChain
 {
-    /// <summary>Legacy profile: <c>mmu_notifier_invalidate_page</c> after the PTE change, before the free.</summary>
+    /// <summary>
+    /// Legacy profile: <c>mmu_notifier_invalidate_page</c> after the PTE change, before the free. Interval
+    /// subscriptions get a one-page section instead.
+    /// </summary>
     public void InvalidatePage(Hva hva, InvalidationCause cause)
     {
+        if (_hasItree)
+        {
+            // Interval subscriptions postdate invalidate_page and have no single-page callback: they get a one-page
+            // section (invalidate, then the end), still before the old page is freed.
+            var range = NotifierRange.OnePage(hva, NotifierEvent.Clear, cause);
+            if (ItreeInvalidate(range))
+            {
+                ItreeInvEnd();
+            }
+        }
+
         var subscriptions = Volatile.Read(ref _subscriptions);
         if (subscriptions is null)
         {

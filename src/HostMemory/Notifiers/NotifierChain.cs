@@ -1,5 +1,4 @@
 using Hypervisor.HostMemory.AddressSpaces;
-using Hypervisor.HostMemory.Diagnostics;
 
 namespace Hypervisor.HostMemory.Notifiers;
 
@@ -21,7 +20,7 @@ public sealed partial class NotifierChain
     internal NotifierChain(AddressSpace mm) => _mm = mm;
 
     /// <summary><c>mm_has_notifiers</c>: the one check dispatch makes when nobody listens.</summary>
-    public bool HasNotifiers => Volatile.Read(ref _subscriptions) is not null;
+    public bool HasNotifiers => _hasItree || Volatile.Read(ref _subscriptions) is not null;
 
     public int Count => Volatile.Read(ref _subscriptions)?.Length ?? 0;
 
@@ -84,11 +83,17 @@ public sealed partial class NotifierChain
     }
 
     /// <summary>
-    /// <c>mmu_notifier_release</c> at exit: every notifier's <see cref="IMmuNotifier.Release"/>, then unhash all,
+    /// <c>mmu_notifier_release</c> at exit: every interval subscription is invalidated over the whole space
+    /// (<c>mn_itree_release</c>), then every notifier's <see cref="IMmuNotifier.Release"/>, then all are unhashed,
     /// then a grace period, so that the caller may free the pages once this returns.
     /// </summary>
     internal void ReleaseAll()
     {
+        if (_hasItree)
+        {
+            ItreeRelease();
+        }
+
         var subscriptions = Volatile.Read(ref _subscriptions);
         if (subscriptions is null)
         {
@@ -117,72 +122,66 @@ public sealed partial class NotifierChain
     }
 
     /// <summary>
-    /// <c>mmu_notifier_invalidate_range_start</c>. Returns false only for a non-blockable range that a notifier
-    /// refused: then every notifier whose start succeeded has already been given its end, and the caller must
-    /// neither change the PTEs nor call <see cref="InvalidateRangeEnd"/>.
+    /// <c>mmu_notifier_invalidate_range_start</c>: interval subscriptions first, then the ordinary notifiers. Returns
+    /// false only for a non-blockable range that a subscriber refused: then every ordinary notifier that has an end
+    /// has already been given it, and the caller must neither change the PTEs nor call <see cref="InvalidateRangeEnd"/>.
     /// </summary>
     public bool InvalidateRangeStart(in NotifierRange range)
     {
         // The caller's pairing is counted whoever listens: a notifier may come or go between start and end.
         Interlocked.Increment(ref _openSections);
-        if (Volatile.Read(ref _subscriptions) is null)
+        var hasItree = _hasItree;
+        if (!hasItree && Volatile.Read(ref _subscriptions) is null)
         {
             return true;
         }
 
         _mm.Host.Count(HostCounter.InvalidateRangeStarts);
-        var idx = _srcu.ReadLock();
-        try
+        // __mmu_notifier_invalidate_range_start: an interval refusal returns at once; the hlist is not called.
+        if (hasItree && !ItreeInvalidate(range))
         {
-            // Read the list inside the read section: a list read before it could name a notifier whose
-            // unregister has already finished its grace period.
-            var subscriptions = Volatile.Read(ref _subscriptions) ?? [];
-            var refused = -1;
-            for (var i = 0; i < subscriptions.Length; i++)
-            {
-                if (!subscriptions[i].Notifier.InvalidateRangeStart(_mm, range))
-                {
-                    if (range.Blockable)
-                    {
-                        _mm.Host.Violations.Report(ViolationKind.NotifierProtocol, new AccessSite("notifier", -1, range.Start.PageNumber), -1,
-                            "a notifier refused a blockable invalidate_range_start");
-                    }
-
-                    refused = i;
-                    break;
-                }
-            }
-
-            if (refused < 0)
-            {
-                return true;
-            }
-
-            Interlocked.Decrement(ref _openSections);
-
-            _mm.Host.Count(HostCounter.RefusedStarts);
-            // Unwind like mn_hlist_invalidate_range_start: the notifiers that did start get their end.
-            for (var i = 0; i < refused; i++)
-            {
-                subscriptions[i].Notifier.InvalidateRangeEnd(_mm, range);
-            }
-
-            return false;
+            return Refused();
         }
-        finally
+
+        if (!HlistInvalidateRangeStart(range))
         {
-            _srcu.ReadUnlock(idx);
+            if (hasItree)
+            {
+                // mm/mmu_notifier.c (as read, v6.x) returns here without mn_itree_inv_end, which would leave the
+                // interval sequence odd for good (every later read_begin on a hit interval would wait forever); the
+                // model closes the interval half too.
+                ItreeInvEnd();
+            }
+
+            return Refused();
         }
+
+        return true;
     }
 
-    /// <summary><c>mmu_notifier_invalidate_range_end</c>, after the PTEs of the range were changed.</summary>
+    private bool Refused()
+    {
+        Interlocked.Decrement(ref _openSections);
+        _mm.Host.Count(HostCounter.RefusedStarts);
+        return false;
+    }
+
+    /// <summary>
+    /// <c>mmu_notifier_invalidate_range_end</c>, after the PTEs of the range were changed: interval half first
+    /// (<c>mn_itree_inv_end</c>), then every ordinary notifier's end.
+    /// </summary>
     public void InvalidateRangeEnd(in NotifierRange range)
     {
         if (Interlocked.Decrement(ref _openSections) < 0)
         {
             Interlocked.Increment(ref _openSections);
-            _mm.Host.Violations.Report(ViolationKind.NotifierProtocol, new AccessSite("notifier", -1, range.Start.PageNumber), -1,
-                "invalidate_range_end without a matching start");
+            Report(range, "invalidate_range_end without a matching start");
+            return;
+        }
+
+        if (_hasItree)
+        {
+            ItreeInvEnd();
         }
 
         if (Volatile.Read(ref _subscriptions) is null)
@@ -195,8 +194,72 @@ public sealed partial class NotifierChain
         {
             foreach (var s in Volatile.Read(ref _subscriptions) ?? [])
             {
-                s.Notifier.InvalidateRangeEnd(_mm, range);
+                if (s.Notifier.HasInvalidateRangeEnd)
+                {
+                    s.Notifier.InvalidateRangeEnd(_mm, range);
+                }
             }
+        }
+        finally
+        {
+            _srcu.ReadUnlock(idx);
+        }
+    }
+
+    /// <summary>
+    /// <c>mn_hlist_invalidate_range_start</c>: calls every notifier's start, even after one refused ("there is no way
+    /// for a notifier to know if its start method failed"). A refusal under a blockable range, or by a notifier that
+    /// has an end, is reported (the kernel's two <c>WARN_ON</c>s). If any refused, every notifier that has an end gets
+    /// it now, and false tells the caller not to call end.
+    /// </summary>
+    private bool HlistInvalidateRangeStart(in NotifierRange range)
+    {
+        if (Volatile.Read(ref _subscriptions) is null)
+        {
+            return true;
+        }
+
+        var idx = _srcu.ReadLock();
+        try
+        {
+            // Read the list inside the read section: a list read before it could name a notifier whose
+            // unregister has already finished its grace period.
+            var subscriptions = Volatile.Read(ref _subscriptions) ?? [];
+            var refused = false;
+            foreach (var s in subscriptions)
+            {
+                if (s.Notifier.InvalidateRangeStart(_mm, range))
+                {
+                    continue;
+                }
+
+                refused = true;
+                if (range.Blockable)
+                {
+                    Report(range, $"{s.Notifier} refused a blockable invalidate_range_start");
+                }
+
+                if (s.Notifier.HasInvalidateRangeEnd)
+                {
+                    Report(range, $"{s.Notifier} refused invalidate_range_start but implements invalidate_range_end");
+                }
+            }
+
+            if (!refused)
+            {
+                return true;
+            }
+
+            // "any that succeeded start are expecting their end to be called. Do so now."
+            foreach (var s in subscriptions)
+            {
+                if (s.Notifier.HasInvalidateRangeEnd)
+                {
+                    s.Notifier.InvalidateRangeEnd(_mm, range);
+                }
+            }
+
+            return false;
         }
         finally
         {

@@ -17,22 +17,14 @@ public sealed partial class VirtualMachine
     /// <c>kvm_mmu_notifier_invalidate_range_start</c>: raise <c>mn_active_invalidate_count</c> and invalidate the pfn
     /// caches over the range; then, under the write lock, for every memslot the hva range hits,
     /// in-progress++ (once) and widen the gfn range, zap the SPTEs (passing A/D bits to the host frames), then flush
-    /// remote TLBs before unlocking. A non-blockable start that would wait for the lock refuses instead.
+    /// remote TLBs before unlocking. Never refuses: a non-blockable range (<c>may_block</c> false) only forbids
+    /// sleeping, so the shootdown spins for the vCPUs' acknowledgements, as an IPI with wait does.
     /// </summary>
     internal bool OnInvalidateRangeStart(in NotifierRange range)
     {
         var t0 = Stopwatch.GetTimestamp();
         BeginActiveInvalidate(range.Start, range.End);
-        if (range.Blockable)
-        {
-            _mmuLock.EnterWrite();
-        }
-        else if (!_mmuLock.TryEnterWrite())
-        {
-            EndActiveInvalidate(); // no end follows a refused start
-            Stats.Refused();
-            return false;
-        }
+        _mmuLock.EnterWrite();
 
         int zapped = 0, flushed = -1;
         try
@@ -58,7 +50,7 @@ public sealed partial class VirtualMachine
             _monitor.Open(range);
             if (zapped > 0)
             {
-                flushed = FlushRemoteTlbs();
+                flushed = FlushRemoteTlbs(mayBlock: range.Blockable);
             }
         }
         finally

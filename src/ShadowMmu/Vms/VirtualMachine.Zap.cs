@@ -150,7 +150,9 @@ public sealed partial class VirtualMachine
     /// again. Waiting would make every young page of an aging pass a full shootdown (x86 KVM elides the flush
     /// altogether, <c>CONFIG_KVM_ELIDE_TLB_FLUSH_IF_YOUNG</c>).
     /// </remarks>
-    private int FlushRemoteTlbs(bool aging = false)
+    /// <param name="aging">Post the requests without waiting (see remarks).</param>
+    /// <param name="mayBlock">False under a non-blockable range: wait by spinning only, never sleeping.</param>
+    private int FlushRemoteTlbs(bool aging = false, bool mayBlock = true)
     {
         Debug.Assert(aging ? _mmuLock.IsHeld : _mmuLock.IsHeldForWrite, "a remote TLB flush runs before the zapper drops the MMU lock");
         if ((Options.Mutations & ShadowMutations.NoTlbFlush) != 0)
@@ -187,7 +189,9 @@ public sealed partial class VirtualMachine
             // mode shows a new guest-mode stretch, and may run on TLB hits without another transition for a long time.
             while (vcpu.ModeSequence == seen && vcpu.HasRequest(VcpuRequests.TlbFlush))
             {
-                spin.SpinOnce(sleep1Threshold: 20); // spin, then sleep: sched_yield does not give the vCPU we wait for our core
+                // Spin, then sleep: sched_yield does not give the vCPU we wait for our core. A non-blockable caller
+                // (the OOM reaper) may not sleep: it only spins and yields, as smp_call_function_many's wait does.
+                spin.SpinOnce(sleep1Threshold: mayBlock ? 20 : -1);
             }
         }
 

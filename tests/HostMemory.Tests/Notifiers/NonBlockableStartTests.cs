@@ -7,19 +7,19 @@ namespace Hypervisor.HostMemory.Tests.Notifiers;
 
 /// <summary>
 /// The non-blockable start (<c>mmu_notifier_invalidate_range_start_nonblock</c>, the OOM reaper): a notifier may
-/// refuse; the chain then unwinds the notifiers that did start, and the caller neither zaps nor calls end.
-/// The chain calls the newest registration first.
+/// refuse; the chain still calls every start, then gives every notifier that has an end its end, and the caller
+/// neither zaps nor calls end. The chain calls the newest registration first.
 /// </summary>
 public sealed class NonBlockableStartTests
 {
     [Test]
-    public void A_refused_non_blockable_start_returns_false_and_ends_only_the_notifiers_that_started()
+    public void A_refused_non_blockable_start_calls_every_start_then_the_end_of_every_notifier_that_has_one()
     {
         var (host, mm) = TestHosts.WithSpace();
         var at = mm.MapAnon(4);
         var log = new EventLog();
         // Registered first, so called second: it refuses after the other has started.
-        var refuser = new RecordingNotifier("refuser", log) { Policy = StartPolicy.RefuseNonBlockable };
+        var refuser = new RecordingNotifier("refuser", log) { Policy = StartPolicy.RefuseNonBlockable, HasEnd = false };
         var accepter = new RecordingNotifier("accepter", log);
         mm.RegisterNotifier(refuser);
         mm.RegisterNotifier(accepter);
@@ -36,7 +36,7 @@ public sealed class NonBlockableStartTests
                     ("refuser", CallbackKind.InvalidateRangeStart),
                     ("accepter", CallbackKind.InvalidateRangeEnd),
                 }),
-                $"newest first; the notifier whose start succeeded gets its end, the refuser gets none:\n{log.Dump()}");
+                $"newest first; the notifier whose start succeeded gets its end, the refuser has none:\n{log.Dump()}");
             Assert.That(log.Entries.Select(e => e.Blockable), Has.All.False, "every callback sees the non-blockable flag");
             Assert.That(mm.Notifiers.OpenSections, Is.Zero, "no section stays open after a refusal");
             Assert.That(host.Read(HostCounter.RefusedStarts), Is.EqualTo(1), "the refusal is counted");
@@ -45,13 +45,13 @@ public sealed class NonBlockableStartTests
     }
 
     [Test]
-    public void A_refusal_by_the_first_notifier_called_stops_the_walk_and_ends_nobody()
+    public void A_refusal_by_the_first_notifier_called_does_not_stop_the_walk_and_the_later_ones_get_their_end()
     {
         var (host, mm) = TestHosts.WithSpace();
         var at = mm.MapAnon(4);
         var log = new EventLog();
         var accepter = new RecordingNotifier("accepter", log);
-        var refuser = new RecordingNotifier("refuser", log) { Policy = StartPolicy.RefuseNonBlockable };
+        var refuser = new RecordingNotifier("refuser", log) { Policy = StartPolicy.RefuseNonBlockable, HasEnd = false };
         mm.RegisterNotifier(accepter);
         mm.RegisterNotifier(refuser);
         var range = new NotifierRange(at, at.AddPages(4), NotifierEvent.Clear, InvalidationCause.OomReap, Blockable: false);
@@ -61,10 +61,37 @@ public sealed class NonBlockableStartTests
         Assert.Multiple(() =>
         {
             Assert.That(started, Is.False, "the start failed");
-            Assert.That(log.Entries.Select(e => (e.Notifier, e.Kind)), Is.EqualTo(new[] { ("refuser", CallbackKind.InvalidateRangeStart) }),
-                $"the walk stops at the refusal, so no notifier holds a start that needs an end:\n{log.Dump()}");
+            Assert.That(log.Entries.Select(e => (e.Notifier, e.Kind)), Is.EqualTo(new[]
+                {
+                    ("refuser", CallbackKind.InvalidateRangeStart),
+                    ("accepter", CallbackKind.InvalidateRangeStart),
+                    ("accepter", CallbackKind.InvalidateRangeEnd),
+                }),
+                $"mn_hlist_invalidate_range_start calls every start on -EAGAIN, then every end:\n{log.Dump()}");
             Assert.That(mm.Notifiers.OpenSections, Is.Zero, "no section is open");
             Assert.That(host.Violations.Total, Is.Zero, "no violations");
+        });
+    }
+
+    [Test]
+    public void A_refusing_notifier_that_implements_end_is_warned_about_and_still_gets_the_end()
+    {
+        var (host, mm) = TestHosts.WithSpace();
+        var at = mm.MapAnon(4);
+        var log = new EventLog();
+        var refuser = new RecordingNotifier("refuser", log) { Policy = StartPolicy.RefuseNonBlockable };
+        mm.RegisterNotifier(refuser);
+        var range = new NotifierRange(at, at.AddPages(4), NotifierEvent.Clear, InvalidationCause.OomReap, Blockable: false);
+
+        var started = mm.Notifiers.InvalidateRangeStart(range);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(started, Is.False, "the start failed");
+            Assert.That(host.Violations.Count(ViolationKind.NotifierProtocol), Is.EqualTo(1),
+                "WARN_ON(ops->invalidate_range_end): a notifier that can refuse must not implement end");
+            Assert.That(refuser.CallsOf(CallbackKind.InvalidateRangeEnd), Has.Count.EqualTo(1),
+                "the kernel cannot tell which start failed: every notifier with an end gets one");
         });
     }
 
@@ -95,7 +122,7 @@ public sealed class NonBlockableStartTests
     {
         var (host, mm) = TestHosts.WithSpace();
         var at = mm.MapAnon(4);
-        var kvm = new RecordingNotifier("broken", new EventLog()) { Policy = StartPolicy.RefuseAll };
+        var kvm = new RecordingNotifier("broken", new EventLog()) { Policy = StartPolicy.RefuseAll, HasEnd = false };
         mm.RegisterNotifier(kvm);
         var range = new NotifierRange(at, at.AddPages(4), NotifierEvent.Unmap, InvalidationCause.Munmap);
 

@@ -26,6 +26,9 @@ public sealed class ProbeNotifier(HostSystem host) : IMmuNotifier
         set => _refuseNonBlockable = value;
     }
 
+    /// <summary>A notifier that refuses starts has no end (<c>mn_hlist_invalidate_range_start</c> warns otherwise).</summary>
+    public bool HasInvalidateRangeEnd => !_refuseNonBlockable;
+
     public IReadOnlyList<ProbeCall> Calls
     {
         get

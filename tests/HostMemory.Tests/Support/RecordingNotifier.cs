@@ -28,6 +28,11 @@ public sealed class RecordingNotifier : IMmuNotifier
     /// <summary>How <see cref="InvalidateRangeStart"/> answers. May be changed at any time.</summary>
     public StartPolicy Policy { get; set; } = StartPolicy.Accept;
 
+    /// <summary>Whether this notifier implements end (a refusing notifier must not). Default true.</summary>
+    public bool HasEnd { get; set; } = true;
+
+    public bool HasInvalidateRangeEnd => HasEnd;
+
     /// <summary>This notifier's entries, in order.</summary>
     public IReadOnlyList<NotifierCall> Calls => Log.Of(Name);
 
