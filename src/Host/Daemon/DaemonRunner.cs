@@ -132,7 +132,8 @@ internal static class DaemonRunner
                     outcome.RecordRun(summary.ExitCode);
                     if (!string.IsNullOrEmpty(summaries))
                     {
-                        SummaryJson.WriteFile(Path.Combine(summaries, $"{summary.Scenario}-{runId}.json"), summary);
+                        SummaryJson.WriteFile($"{DaemonOptions.Section}:{nameof(DaemonOptions.SummaryDirectory)}",
+                            Path.Combine(summaries, $"{summary.Scenario}-{runId}.json"), summary, inputs: []);
                     }
                 },
                 onFailure: e =>
