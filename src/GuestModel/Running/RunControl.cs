@@ -15,6 +15,8 @@ namespace Hypervisor.GuestModel.Running;
 public sealed class RunControl : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private const int StarterThreads = 8;
+
     private readonly ManualResetEventSlim _gate = new(false);
     private long _budget;
     private ExceptionDispatchInfo? _failure;
@@ -35,6 +37,31 @@ public sealed class RunControl : IDisposable
 
     /// <summary>True once <see cref="Open"/> let the guarded threads run.</summary>
     public bool IsOpen => _gate.IsSet;
+
+    /// <summary>
+    /// Starts <paramref name="threads"/> (guarded ones, which park at the gate) and returns those started: all of them,
+    /// or fewer if the run was stopped meanwhile. Several starter threads share the work: each start waits for the new
+    /// thread to be scheduled once, and on a loaded machine those waits add up one after another.
+    /// </summary>
+    public IReadOnlyList<Thread> StartAll(IReadOnlyList<Thread> threads)
+    {
+        var started = new bool[threads.Count];
+        var next = -1;
+        var starters = Enumerable.Range(0, Math.Min(StarterThreads, threads.Count)).Select(_ => new Thread(() =>
+        {
+            int i;
+            while (!StopRequested && (i = Interlocked.Increment(ref next)) < threads.Count)
+            {
+                threads[i].Start();
+                started[i] = true;
+            }
+        }) { IsBackground = true, Name = "run-starter" }).ToList();
+        starters.ForEach(s => s.Start());
+
+        // Named wait: every starter has started its share, or seen the stop.
+        starters.ForEach(s => s.Join());
+        return [.. threads.Where((_, i) => started[i])];
+    }
 
     /// <summary>Lets every guarded thread, parked or yet to start, run its body.</summary>
     public void Open() => _gate.Set();

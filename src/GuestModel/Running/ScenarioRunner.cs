@@ -48,13 +48,8 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         using var control = new RunControl(scenario.AccessBudget);
         using var stopOnCancel = cancellation.Register(control.RequestStop);
         var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
-        var threads = new List<Thread>(workers.Count + scenario.Activities.Count);
-        foreach (var worker in workers.TakeWhile(_ => !control.StopRequested))
-        {
-            threads.Add(worker.Start());
-        }
-
-        threads.AddRange(StartActivities(scenario, host, memory, guests, control, seed, sink, clock));
+        var threads = control.StartAll([.. workers.Select(w => w.CreateThread()),
+            .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock)]);
 
         // Times in the run (activity firings, the duration, event timestamps) count from the gate's opening.
         clock.Restart();
@@ -114,11 +109,11 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         };
     }
 
-    private List<Thread> StartActivities(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
+    private List<Thread> CreateActivityThreads(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
         RunControl control, ulong seed, EventSink sink, Stopwatch clock)
     {
         var threads = new List<Thread>();
-        foreach (var (spec, index) in scenario.Activities.Select((a, i) => (a, i)).TakeWhile(_ => !control.StopRequested))
+        foreach (var (spec, index) in scenario.Activities.Select((a, i) => (a, i)))
         {
             if (!_executors.TryGet(spec.Kind, out var executor))
             {
@@ -141,7 +136,6 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                 }
             }))
             { Name = $"activity:{spec.Kind}:{spec.Guest}", IsBackground = true };
-            thread.Start();
             threads.Add(thread);
         }
 

@@ -34,12 +34,8 @@ public sealed class VcpuWorker
     /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
     public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
 
-    public Thread Start()
-    {
-        var thread = new Thread(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
-        thread.Start();
-        return thread;
-    }
+    /// <summary>The vCPU's thread, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
+    public Thread CreateThread() => new(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
 
     public void RequestStop() => _vcpu.RequestStop();
 
