@@ -112,9 +112,10 @@ public sealed partial class ScenarioLoader
     {
         var stream = new YamlStream();
         var scanner = new Scanner(new StringReader(text));
+        var parser = new BoundedYamlParser(new Parser(scanner));
         try
         {
-            stream.Load(new BoundedYamlParser(new Parser(scanner)));
+            stream.Load(parser);
         }
         catch (BoundedYamlParser.LimitExceeded e)
         {
@@ -131,6 +132,14 @@ public sealed partial class ScenarioLoader
             // YamlDotNet's scanner gives up this way (without a position) on some truncated input, such as a flow
             // collection never closed; where it stopped is the best position there is.
             errors.Add(scanner.CurrentPosition, string.Empty, "YAML syntax error: unexpected end of the document (an unclosed [ or {?)");
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's node loader rejects this way an event it did not expect where a value belongs (a document
+            // marker such as "..." in the middle of a mapping); the parser's current event is where that happened.
+            errors.Add(parser.Current?.Start ?? scanner.CurrentPosition, string.Empty,
+                $"YAML syntax error: expected a value, got {parser.Current?.GetType().Name ?? "the end of the input"}");
             return null;
         }
 
