@@ -110,7 +110,16 @@ internal static class RunVerb
         }
 
         var (daemon, logging) = LoadSettings(configFile, logDir);
-        using var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
+
+        // The daemon's full-disk policy: a log write that fails stops the run at once, and the exit code says so.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var monitor = logDir is null ? null : new Daemon.LogWriteMonitor(reason =>
+        {
+            Console.Error.WriteLine($"hypervisor: the log in '{Path.GetFullPath(logging.LogDirectory)}' cannot be written ({reason}); stopping the run");
+            stop.Cancel();
+        }, Console.Error);
+        cancellation = stop.Token;
+        var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
         using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
         var totals = new LiveTotals();
         var pipeline = new EventPipeline(loggerFactory.CreateLogger("Hypervisor.Pipeline"), totals, daemon.StatsInterval, daemon.ChannelCapacity);
@@ -132,6 +141,19 @@ internal static class RunVerb
             // Named wait: every run has returned; the consumer logs what is still queued before the file is closed.
             pipeline.Complete();
             pipeline.Completion.GetAwaiter().GetResult();
+            try
+            {
+                serilog.Dispose();
+            }
+            catch (Exception e) when (monitor is not null && e is IOException or UnauthorizedAccessException)
+            {
+                monitor.Report(e);
+            }
+        }
+
+        if (monitor is { Failed: true })
+        {
+            return ExitCodes.Failure;
         }
 
         if (summaryPath is not null && summaries.Count > 0)
