@@ -43,6 +43,7 @@ public sealed class VcpuWorker
     {
         var index = _vcpu.Index;
         long duplicates = 0;
+        var hostFaults = new SpinWait();
         _vcpu.EnterGuest();
         try
         {
@@ -83,10 +84,16 @@ public sealed class VcpuWorker
 
                     if (result.Status == AccessStatus.HostFault)
                     {
-                        // The VMM would handle -EFAULT (range unmapped or write-protected right now): yield to it.
+                        // The VMM would handle -EFAULT (range unmapped or write-protected right now): out of guest
+                        // mode, back off (spin, then sleep) while the faults go on, so the thread changing the range
+                        // gets the core even when vCPU threads far outnumber cores.
                         _vcpu.ExitGuest();
-                        Thread.Yield();
+                        hostFaults.SpinOnce(sleep1Threshold: 20);
                         _vcpu.EnterGuest();
+                    }
+                    else if (hostFaults.Count != 0 && result.IsOk)
+                    {
+                        hostFaults.Reset();
                     }
                 }
             }
