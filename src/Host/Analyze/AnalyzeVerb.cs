@@ -64,7 +64,7 @@ internal static class AnalyzeVerb
             Write(report, chosen, output, logs, stdout, stderr);
             return Verdict(report, stderr);
         }
-        catch (Exception e) when (e is LogInputException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is LogInputException or IOException or UnauthorizedAccessException or Configuration.BadInputException)
         {
             // A missing or unreadable log, or an unwritable --out: bad input, one line, no stack trace.
             stderr.WriteLine($"analyze: {e.Message}");
