@@ -10,11 +10,13 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        // The daemon takes stop signals from its first instruction on: before this, SIGTERM kills the process (143).
+        using var earlyStop = args is ["serve", ..] ? new EarlyStopSignals() : null;
         var root = new RootCommand("Simulates a hypervisor's shadow-paging MMU kept coherent by MMU notifiers.")
         {
             RunVerb.Create(),
             ValidateVerb.Create(),
-            ServeVerb.Create(),
+            ServeVerb.Create(earlyStop),
             BenchVerb.Create(),
             Analyze.AnalyzeVerb.Create(),
         };

@@ -71,7 +71,7 @@ public sealed class ClientInstance : IDisposable
     public ClientStatistics Statistics { get; }
 
     /// <summary>Starts the client's thread; it stops when <paramref name="control"/> asks.</summary>
-    public Thread Start(RunControl control)
+    public Thread CreateThread(RunControl control)
     {
         ArgumentNullException.ThrowIfNull(control);
         var thread = new Thread(control.Guard(() =>
@@ -88,7 +88,6 @@ public sealed class ClientInstance : IDisposable
             }
         }))
         { Name = $"client:{Spec.Kind}:{Spec.Name}", IsBackground = true };
-        thread.Start();
         return thread;
     }
 

@@ -3,12 +3,21 @@ using System.Runtime.ExceptionServices;
 namespace Hypervisor.GuestModel.Running;
 
 /// <summary>
-/// Shared stop signal and access budget of one run. Workers poll <see cref="StopRequested"/> between batches and
-/// wait on <see cref="Stopping"/> instead of sleeping, so a stop is never late by more than a batch.
+/// Shared start gate, stop signal and access budget of one run. Workers poll <see cref="StopRequested"/> between
+/// batches and wait on <see cref="Stopping"/> instead of sleeping, so a stop is never late by more than a batch.
 /// </summary>
+/// <remarks>
+/// Every guarded thread parks at the start gate until <see cref="Open"/>. Starting a thread waits until the new thread
+/// is scheduled once; with the earlier threads already running, that costs a scheduler slice per running thread, so
+/// starting thousands of them one by one on two cores took minutes. Parked, they cost nothing to start, and the run's
+/// clock starts when the gate opens.
+/// </remarks>
 public sealed class RunControl : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private const int StarterThreads = 8;
+
+    private readonly ManualResetEventSlim _gate = new(false);
     private long _budget;
     private ExceptionDispatchInfo? _failure;
 
@@ -20,7 +29,48 @@ public sealed class RunControl : IDisposable
 
     public void RequestStop() => _stop.Cancel();
 
-    public void Dispose() => _stop.Dispose();
+    /// <summary>
+    /// Requests the stop once <paramref name="duration"/> has passed (a timer: it fires however busy the cores are).
+    /// The duration must be within <see cref="Scenarios.ScenarioLimits.MaxTimer"/>, as validation ensures.
+    /// </summary>
+    public void StopAfter(TimeSpan duration) => _stop.CancelAfter(duration);
+
+    /// <summary>True once <see cref="Open"/> let the guarded threads run.</summary>
+    public bool IsOpen => _gate.IsSet;
+
+    /// <summary>
+    /// Starts <paramref name="threads"/> (guarded ones, which park at the gate) and returns those started: all of them,
+    /// or fewer if the run was stopped meanwhile. Several starter threads share the work: each start waits for the new
+    /// thread to be scheduled once, and on a loaded machine those waits add up one after another.
+    /// </summary>
+    public IReadOnlyList<Thread> StartAll(IReadOnlyList<Thread> threads)
+    {
+        var started = new bool[threads.Count];
+        var next = -1;
+        var starters = Enumerable.Range(0, Math.Min(StarterThreads, threads.Count)).Select(_ => new Thread(() =>
+        {
+            int i;
+            while (!StopRequested && (i = Interlocked.Increment(ref next)) < threads.Count)
+            {
+                threads[i].Start();
+                started[i] = true;
+            }
+        }) { IsBackground = true, Name = "run-starter" }).ToList();
+        starters.ForEach(s => s.Start());
+
+        // Named wait: every starter has started its share, or seen the stop.
+        starters.ForEach(s => s.Join());
+        return [.. threads.Where((_, i) => started[i])];
+    }
+
+    /// <summary>Lets every guarded thread, parked or yet to start, run its body.</summary>
+    public void Open() => _gate.Set();
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        _gate.Dispose();
+    }
 
     /// <summary>
     /// Wraps the body of a vCPU or activity thread: an exception there (a bug in the simulator) is kept and stops the
@@ -30,6 +80,12 @@ public sealed class RunControl : IDisposable
     {
         try
         {
+            // Named wait: the start gate (see the remarks); a stop before it opens means the body never runs.
+            if (WaitHandle.WaitAny([_gate.WaitHandle, _stop.Token.WaitHandle]) != 0 || StopRequested)
+            {
+                return;
+            }
+
             body();
         }
         catch (Exception e)

@@ -44,22 +44,27 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
         }
 
+        // The stop is wired before any thread starts, and the threads park at the start gate: neither a stop nor the
+        // duration waits for thousands of threads to be created.
         var clients = scenario.Clients.Select(c => new ClientInstance(c, guests.First(g => g.Name == c.Guest), mutation.Mirror, seed)).ToList();
+        using var control = new RunControl(scenario.AccessBudget);
+        using var stopOnCancel = cancellation.Register(control.RequestStop);
+        var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
+        var threads = control.StartAll([.. workers.Select(w => w.CreateThread()),
+            .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock),
+            .. clients.Select(c => c.CreateThread(control))]);
+
+        // Times in the run (activity firings, the duration, event timestamps) count from the gate's opening.
+        clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-
-        using var control = new RunControl(scenario.AccessBudget);
-        var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
-        var threads = workers.Select(w => w.Start()).ToList();
-        var activityThreads = StartActivities(scenario, host, memory, guests, control, seed, sink, clock);
-        activityThreads.AddRange(clients.Select(c => c.Start(control)));
-
-        var duration = options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration;
-        SampleUntilDone(scenario, guests, control, duration, sink, clock, options.RetryBurstThreshold, cancellation);
+        control.Open();
+        control.StopAfter(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();
         workers.ForEach(w => w.RequestStop());
-        foreach (var thread in threads.Concat(activityThreads))
+        foreach (var thread in threads)
         {
             // Named wait: every vCPU and activity thread notices the stop within a batch or a sleep.
             thread.Join();
@@ -114,7 +119,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         };
     }
 
-    private List<Thread> StartActivities(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
+    private List<Thread> CreateActivityThreads(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
         RunControl control, ulong seed, EventSink sink, Stopwatch clock)
     {
         var threads = new List<Thread>();
@@ -141,28 +146,25 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                 }
             }))
             { Name = $"activity:{spec.Kind}:{spec.Guest}", IsBackground = true };
-            thread.Start();
             threads.Add(thread);
         }
 
         return threads;
     }
 
-    private static void SampleUntilDone(Scenario scenario, List<GuestInstance> guests, RunControl control, TimeSpan duration,
-        EventSink sink, Stopwatch clock, long burstThreshold, CancellationToken cancellation)
+    /// <summary>
+    /// Publishes statistics every interval until the run stops. The duration is a timer in <see cref="RunControl"/>,
+    /// not this loop's business: with thousands of runnable threads this thread gets a small share of the cores, so a
+    /// pass over every guest can take long, and it gives up as soon as the stop comes.
+    /// </summary>
+    private static void SampleUntilDone(Scenario scenario, List<GuestInstance> guests, RunControl control,
+        EventSink sink, Stopwatch clock, long burstThreshold)
     {
-        using var _ = cancellation.Register(control.RequestStop);
         var lastRetries = new Dictionary<(string, int), (long Retries, long Faults)>();
         var interval = scenario.StatsInterval;
-        while (!control.StopRequested)
+        while (control.Sleep(interval))
         {
-            var left = duration - clock.Elapsed;
-            if (left <= TimeSpan.Zero || !control.Sleep(left < interval ? left : interval))
-            {
-                break;
-            }
-
-            foreach (var guest in guests)
+            foreach (var guest in guests.TakeWhile(_ => !control.StopRequested))
             {
                 sink.Publish(new StatsEvent(scenario.Name, clock.Elapsed, guest.Summarize()));
                 foreach (var vcpu in guest.Vm.Vcpus)

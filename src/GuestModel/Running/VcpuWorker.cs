@@ -34,12 +34,8 @@ public sealed class VcpuWorker
     /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
     public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
 
-    public Thread Start()
-    {
-        var thread = new Thread(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
-        thread.Start();
-        return thread;
-    }
+    /// <summary>The vCPU's thread, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
+    public Thread CreateThread() => new(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
 
     public void RequestStop() => _vcpu.RequestStop();
 
@@ -47,6 +43,7 @@ public sealed class VcpuWorker
     {
         var index = _vcpu.Index;
         long duplicates = 0;
+        var hostFaults = new SpinWait();
         _vcpu.EnterGuest();
         try
         {
@@ -87,10 +84,16 @@ public sealed class VcpuWorker
 
                     if (result.Status == AccessStatus.HostFault)
                     {
-                        // The VMM would handle -EFAULT (range unmapped or write-protected right now): yield to it.
+                        // The VMM would handle -EFAULT (range unmapped or write-protected right now): out of guest
+                        // mode, back off (spin, then sleep) while the faults go on, so the thread changing the range
+                        // gets the core even when vCPU threads far outnumber cores.
                         _vcpu.ExitGuest();
-                        Thread.Yield();
+                        hostFaults.SpinOnce(sleep1Threshold: 20);
                         _vcpu.EnterGuest();
+                    }
+                    else if (hostFaults.Count != 0 && result.IsOk)
+                    {
+                        hostFaults.Reset();
                     }
                 }
             }

@@ -10,13 +10,15 @@ public sealed partial class ParameterReader
     private const string SizeExpectation = "a size (bytes, or a number with B, KiB, MiB, GiB or TiB)";
 
     /// <summary>A size in bytes, or <paramref name="defaultValue"/> when absent or invalid.</summary>
-    public long Size(string key, long defaultValue, SizeRules rules = SizeRules.None) => OptionalSize(key, rules) ?? defaultValue;
+    public long Size(string key, long defaultValue, SizeRules rules = SizeRules.None, long max = long.MaxValue) =>
+        OptionalSize(key, rules, max) ?? defaultValue;
 
     /// <summary>A size in bytes; reports a missing field and returns 0 when absent.</summary>
-    public long RequiredSize(string key, SizeRules rules = SizeRules.None) => Required(key, OptionalSize(key, rules)) ?? 0;
+    public long RequiredSize(string key, SizeRules rules = SizeRules.None, long max = long.MaxValue) =>
+        Required(key, OptionalSize(key, rules, max)) ?? 0;
 
-    /// <summary>A size in bytes, or <see langword="null"/> when absent or invalid.</summary>
-    public long? OptionalSize(string key, SizeRules rules = SizeRules.None)
+    /// <summary>A size in bytes, or <see langword="null"/> when absent, invalid or above <paramref name="max"/>.</summary>
+    public long? OptionalSize(string key, SizeRules rules = SizeRules.None, long max = long.MaxValue)
     {
         if (Scalar(key, SizeExpectation) is not { } text)
         {
@@ -39,6 +41,12 @@ public sealed partial class ParameterReader
         if ((rules & SizeRules.PageAligned) != 0 && bytes % ScenarioUnits.PageSize != 0)
         {
             Error(key, $"expected a multiple of {ScenarioUnits.FormatSize(ScenarioUnits.PageSize)} (the page size), got {Got(key)}");
+            return null;
+        }
+
+        if (bytes > max)
+        {
+            Error(key, $"expected a size of at most {ScenarioUnits.FormatSize(max)}, got {Got(key)}");
             return null;
         }
 
@@ -66,6 +74,12 @@ public sealed partial class ParameterReader
         if (duration < TimeSpan.Zero || (positive && duration == TimeSpan.Zero))
         {
             Error(key, $"expected a duration {(positive ? "> 0" : ">= 0")}, got {Got(key)}");
+            return null;
+        }
+
+        if (ScenarioLimits.CheckTimer(duration) is { } expected)
+        {
+            Error(key, $"expected {expected}, got {Got(key)}");
             return null;
         }
 

@@ -51,7 +51,7 @@ public sealed partial class ScenarioLoader
     private static GuestSpec ReadGuest(ParameterReader reader)
     {
         var name = reader.RequiredName("name");
-        var memory = reader.RequiredSize("memory", SizeRules.PositivePages);
+        var memory = reader.RequiredSize("memory", SizeRules.PositivePages, ScenarioLimits.MaxHostRam + ScenarioLimits.MaxSwap);
         var vcpus = reader.RequiredInt("vcpus", 1, GuestSpec.MaxVcpus);
         var backing = reader.Enum("backing", VmaKind.AnonymousPrivate);
         var writeNotify = reader.Bool("writeNotify", true);

@@ -38,7 +38,13 @@ public sealed partial class ScenarioLoader
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            if (ReadBounded(path) is not { } bounded)
+            {
+                errors.AddFileError($"expected a scenario file of at most {ScenarioUnits.FormatSize(ScenarioLimits.MaxFileBytes)}, got a larger one");
+                return ScenarioLoadResult.Failure(errors.Sorted());
+            }
+
+            text = bounded;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -54,12 +60,43 @@ public sealed partial class ScenarioLoader
         return LoadText(text, path);
     }
 
+    /// <summary>
+    /// The file's text, or <see langword="null"/> when it holds more than <see cref="ScenarioLimits.MaxFileBytes"/>.
+    /// Reads at most one byte past the limit, so a device without end (<c>/dev/zero</c>) or a huge file costs nothing.
+    /// </summary>
+    private static string? ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        var buffer = new byte[ScenarioLimits.MaxFileBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        if (length > ScenarioLimits.MaxFileBytes)
+        {
+            return null;
+        }
+
+        // As File.ReadAllText: UTF-8 unless a byte-order mark says otherwise.
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, length), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
     /// <summary>Reads and validates scenario text; <paramref name="displayName"/> names it in errors (a path, "&lt;stdin&gt;").</summary>
     public ScenarioLoadResult LoadText(string text, string displayName)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(displayName);
         var errors = new ScenarioErrorSink(displayName);
+        if (text.Length > ScenarioLimits.MaxFileBytes)
+        {
+            errors.AddFileError($"expected a scenario of at most {ScenarioUnits.FormatSize(ScenarioLimits.MaxFileBytes)}, got {text.Length} characters");
+            return ScenarioLoadResult.Failure(errors.Sorted());
+        }
+
         var root = ParseYaml(text, errors);
         if (root is null)
         {
@@ -75,9 +112,15 @@ public sealed partial class ScenarioLoader
     {
         var stream = new YamlStream();
         var scanner = new Scanner(new StringReader(text));
+        var parser = new BoundedYamlParser(new Parser(scanner));
         try
         {
-            stream.Load(new Parser(scanner));
+            stream.Load(parser);
+        }
+        catch (BoundedYamlParser.LimitExceeded e)
+        {
+            errors.Add(e.Start, string.Empty, PositionPrefix().Replace(e.Message, string.Empty));
+            return null;
         }
         catch (YamlException e)
         {
@@ -89,6 +132,14 @@ public sealed partial class ScenarioLoader
             // YamlDotNet's scanner gives up this way (without a position) on some truncated input, such as a flow
             // collection never closed; where it stopped is the best position there is.
             errors.Add(scanner.CurrentPosition, string.Empty, "YAML syntax error: unexpected end of the document (an unclosed [ or {?)");
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's node loader rejects this way an event it did not expect where a value belongs (a document
+            // marker such as "..." in the middle of a mapping); the parser's current event is where that happened.
+            errors.Add(parser.Current?.Start ?? scanner.CurrentPosition, string.Empty,
+                $"YAML syntax error: expected a value, got {parser.Current?.GetType().Name ?? "the end of the input"}");
             return null;
         }
 
@@ -129,6 +180,12 @@ public sealed partial class ScenarioLoader
         var activities = ReadActivities(reader, host, guests);
         var clients = Clients.ClientSpecReader.Read(reader, guests);
         reader.ReportUnknownKeys(ScenarioFields.TopLevel);
+        var threads = guests.Sum(g => g.Vcpus) + activities.Count;
+        if (threads > ScenarioLimits.MaxThreads)
+        {
+            reader.Error("guests", $"expected at most {ScenarioLimits.MaxThreads} vCPUs and activities in total (one thread each), " +
+                $"got {guests.Sum(g => g.Vcpus)} vCPUs and {activities.Count} activities");
+        }
 
         return new Scenario
         {
@@ -156,8 +213,8 @@ public sealed partial class ScenarioLoader
         var before = reader.ErrorCount;
         var host = new HostSpec
         {
-            Ram = reader.RequiredSize("ram", SizeRules.PositivePages),
-            Swap = reader.Size("swap", 0, SizeRules.PageAligned),
+            Ram = reader.RequiredSize("ram", SizeRules.PositivePages, ScenarioLimits.MaxHostRam),
+            Swap = reader.Size("swap", 0, SizeRules.PageAligned, ScenarioLimits.MaxSwap),
             NotifierProfile = reader.Enum("notifierProfile", NotifierProfile.Modern),
         };
         reader.ReportUnknownKeys(ScenarioFields.Host);

@@ -61,10 +61,10 @@ internal static class AnalyzeVerb
                 Until = until is null ? null : TimeBound.Parse(until, "--until"),
             };
             var report = LogAnalyzer.Analyze(logs, filter);
-            Write(report, chosen, output, stdout, stderr);
+            Write(report, chosen, output, logs, stdout, stderr);
             return Verdict(report, stderr);
         }
-        catch (Exception e) when (e is LogInputException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is LogInputException or IOException or UnauthorizedAccessException or Configuration.BadInputException)
         {
             // A missing or unreadable log, or an unwritable --out: bad input, one line, no stack trace.
             stderr.WriteLine($"analyze: {e.Message}");
@@ -72,7 +72,7 @@ internal static class AnalyzeVerb
         }
     }
 
-    private static void Write(AnalysisReport report, ReportFormat format, string? output, TextWriter stdout, TextWriter stderr)
+    private static void Write(AnalysisReport report, ReportFormat format, string? output, IReadOnlyList<string> logs, TextWriter stdout, TextWriter stderr)
     {
         if (output is null)
         {
@@ -83,7 +83,7 @@ internal static class AnalyzeVerb
             return;
         }
 
-        ReportWriter.WriteFile(report, format, output);
+        Cli.OutputFile.Write("--out", output, Input.LogFileSet.Expand(logs), writer => ReportWriter.Write(report, format, writer));
         stderr.WriteLine($"analyze: wrote {output}");
     }
 

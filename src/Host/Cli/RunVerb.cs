@@ -74,23 +74,52 @@ internal static class RunVerb
                 return ExitCodes.BadInput;
             }
 
+            if (ScenarioLimits.CheckTimer(parsed) is { } expected)
+            {
+                Console.Error.WriteLine($"--duration: expected {expected}, got '{durationText}'");
+                return ExitCodes.BadInput;
+            }
+
             options = options with { Duration = parsed };
         }
 
-        if (!MutationCatalog.TryParse(options.Mutation, out _))
+        if (options.Mutation is { Length: 0 } || !MutationCatalog.TryParse(options.Mutation, out var mutation))
         {
-            Console.Error.WriteLine($"--mutation: unknown variant '{options.Mutation}'; expected one of {string.Join(", ", MutationCatalog.Names)}");
+            Console.Error.WriteLine($"--mutation: expected one of {string.Join(", ", MutationCatalog.Names)}, got '{options.Mutation}'");
             return ExitCodes.BadInput;
         }
 
-        var loaded = ScenarioFiles.LoadAll(paths.Length == 0 ? [RepositoryPaths.DefaultScenario] : paths, Console.Error);
+        if (mutation.ForcedProfile is { } forced && options.Profile is { } asked && asked != forced)
+        {
+            Console.Error.WriteLine($"--profile: --mutation {options.Mutation} exists only in the {Names.Kebab(forced.ToString())} profile; " +
+                $"expected --profile {Names.Kebab(forced.ToString())} or none, got '{profileText}'");
+            return ExitCodes.BadInput;
+        }
+
+        var files = (paths.Length == 0 ? [RepositoryPaths.DefaultScenario] : paths).Select(RepositoryPaths.Resolve).ToList();
+        if (summaryPath is not null)
+        {
+            // Before the run, not after it: a summary that cannot be written is bad input, like a bad --log-dir.
+            OutputFile.Check("--summary", summaryPath, configFile is null ? files : [.. files, configFile]);
+        }
+
+        var loaded = ScenarioFiles.LoadAll(files, Console.Error);
         if (loaded is null)
         {
             return ExitCodes.BadInput;
         }
 
         var (daemon, logging) = LoadSettings(configFile, logDir);
-        using var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
+
+        // The daemon's full-disk policy: a log write that fails stops the run at once, and the exit code says so.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var monitor = logDir is null ? null : new Daemon.LogWriteMonitor(reason =>
+        {
+            Console.Error.WriteLine($"hypervisor: the log in '{Path.GetFullPath(logging.LogDirectory)}' cannot be written ({reason}); stopping the run");
+            stop.Cancel();
+        }, Console.Error);
+        cancellation = stop.Token;
+        var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
         using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
         var totals = new LiveTotals();
         var pipeline = new EventPipeline(loggerFactory.CreateLogger("Hypervisor.Pipeline"), totals, daemon.StatsInterval, daemon.ChannelCapacity);
@@ -112,11 +141,33 @@ internal static class RunVerb
             // Named wait: every run has returned; the consumer logs what is still queued before the file is closed.
             pipeline.Complete();
             pipeline.Completion.GetAwaiter().GetResult();
+            try
+            {
+                serilog.Dispose();
+            }
+            catch (Exception e) when (monitor is not null && e is IOException or UnauthorizedAccessException)
+            {
+                monitor.Report(e);
+            }
+        }
+
+        if (monitor is { Failed: true })
+        {
+            return ExitCodes.Failure;
         }
 
         if (summaryPath is not null && summaries.Count > 0)
         {
-            SummaryJson.WriteFile(summaryPath, summaries[^1]);
+            try
+            {
+                SummaryJson.WriteFile("--summary", summaryPath, summaries[^1], configFile is null ? files : [.. files, configFile]);
+            }
+            catch (IOException e)
+            {
+                // A full disk or a failing device: the run happened, its summary did not reach the file.
+                Console.Error.WriteLine(e.Message);
+                return ExitCodes.Failure;
+            }
         }
 
         return pipeline.Failure is not null ? ExitCodes.Failure : summaries.Select(s => s.ExitCode).DefaultIfEmpty(0).Max();

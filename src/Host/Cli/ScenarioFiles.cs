@@ -2,7 +2,10 @@ using Hypervisor.GuestModel.Scenarios;
 
 namespace Hypervisor.Host.Cli;
 
-/// <summary>Loads scenario files for a verb, printing one line per error (file:line:column: path: message).</summary>
+/// <summary>
+/// Loads scenario files for a verb, printing one line per error (file:line:column: path: message), at most
+/// <see cref="ScenarioLimits.MaxPrintedErrors"/> per file and then one "... and N more" line.
+/// </summary>
 internal static class ScenarioFiles
 {
     public static List<Scenario>? LoadAll(IEnumerable<string> paths, TextWriter errors)
@@ -19,12 +22,26 @@ internal static class ScenarioFiles
             }
 
             failed = true;
-            foreach (var error in result.Errors)
+            foreach (var line in ErrorLines(result))
             {
-                errors.WriteLine(error.ToString());
+                errors.WriteLine(line);
             }
         }
 
         return failed ? null : scenarios;
+    }
+
+    /// <summary>The error lines of a failed load, capped at <see cref="ScenarioLimits.MaxPrintedErrors"/>.</summary>
+    public static IEnumerable<string> ErrorLines(ScenarioLoadResult result)
+    {
+        foreach (var error in result.Errors.Take(ScenarioLimits.MaxPrintedErrors))
+        {
+            yield return error.ToString();
+        }
+
+        if (result.Errors.Count > ScenarioLimits.MaxPrintedErrors)
+        {
+            yield return $"{result.Errors[0].File}: ... and {result.Errors.Count - ScenarioLimits.MaxPrintedErrors} more errors";
+        }
     }
 }

@@ -18,13 +18,7 @@ internal static class SummaryJson
 
     public static RunSummary? Deserialize(string json) => JsonSerializer.Deserialize<RunSummary>(json, Options);
 
-    /// <summary>Writes to a temporary file and renames it, so a reader never sees half a summary.</summary>
-    public static void WriteFile(string path, RunSummary summary)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".tmp";
-        File.WriteAllText(temp, Serialize(summary));
-        File.Move(temp, full, overwrite: true);
-    }
+    /// <summary>Writes the summary as <paramref name="option"/> through <see cref="OutputFile"/> (never over an input).</summary>
+    public static void WriteFile(string option, string path, RunSummary summary, IEnumerable<string> inputs) =>
+        OutputFile.Write(option, path, inputs, writer => writer.Write(Serialize(summary)));
 }

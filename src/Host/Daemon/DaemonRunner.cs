@@ -20,9 +20,10 @@ internal static class DaemonRunner
     private const string StoppedBeforeServing = "stop requested before any scenario started";
 
     /// <summary>Runs the daemon to its stop; returns the exit code (0, 1 violations, 3 failure; bad input throws).</summary>
-    public static int Run(string? configFile, SettingsOverrides overrides)
+    public static int Run(string? configFile, SettingsOverrides overrides, EarlyStopSignals? early = null)
     {
-        using var signals = new EarlyStopSignals();
+        using var owned = early is null ? new EarlyStopSignals() : null;
+        var signals = early ?? owned!;
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
@@ -38,56 +39,78 @@ internal static class DaemonRunner
             CreateSummaryDirectory(daemon.SummaryDirectory);
         }
 
-        var serilog = SerilogFactory.Create(logging, logging.ConsoleLevel, writeFile: true);
-        try
+        var outcome = new DaemonOutcome();
+
+        // Full-disk policy: a log write that fails stops the runners at once and the daemon exits 3 (see the README).
+        using var monitor = new LogWriteMonitor(reason =>
         {
-            using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
-            var logger = loggerFactory.CreateLogger("Hypervisor.Daemon");
-            var scenarios = DaemonScenarios.Load(daemon, logger);
-            var outcome = new DaemonOutcome();
-            Compose(builder, serilog, scenarios, daemon, outcome);
-            using var host = builder.Build();
+            Console.Error.WriteLine($"hypervisor: the log in '{Path.GetFullPath(logging.LogDirectory)}' cannot be written ({reason}); " +
+                "stopping the runners, later events reach the console only");
+            outcome.RecordFailure(new IOException(reason));
+            signals.RequestStop();
+        }, Console.Error);
+        var serilog = SerilogFactory.Create(logging, logging.ConsoleLevel, writeFile: true);
+        ServeAndCloseLog();
 
-            // Resolved now: Run disposes the host (and its services) when it returns.
-            var service = host.Services.GetServices<IHostedService>().OfType<DaemonService>().Single();
-            if (signals.Requested)
-            {
-                logger.DaemonStopping(StoppedBeforeServing);
-                return outcome.ExitCode;
-            }
+        // After the log is closed: a write that failed only in its final flush counts too.
+        return outcome.ExitCode;
 
-            signals.HandOver(host.Services.GetRequiredService<IHostApplicationLifetime>());
+        void ServeAndCloseLog()
+        {
             try
             {
-                host.Run();
-            }
-            catch (OperationCanceledException) when (signals.Requested && service.ExecuteTask is null)
-            {
-                // The stop came between the check above and the start: the host refused to start, nothing ran.
-                logger.DaemonStopping(StoppedBeforeServing);
-            }
-            catch (OptionsValidationException e)
-            {
-                throw new BadInputException(string.Join(Environment.NewLine, e.Failures), e);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException and not BadInputException)
-            {
-                Fail(outcome, logger, e);
-            }
+                using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
+                var logger = loggerFactory.CreateLogger("Hypervisor.Daemon");
+                var scenarios = DaemonScenarios.Load(daemon, logger);
+                Compose(builder, serilog, scenarios, daemon, outcome);
+                using var host = builder.Build();
 
-            if (service.ExecuteTask is { IsCompleted: false })
-            {
-                // The host gave up waiting: runners or the consumer are stuck, and the log may lack their last events.
-                Fail(outcome, logger, new TimeoutException(
-                    $"the daemon did not stop within {DaemonOptions.Section}:{nameof(DaemonOptions.ShutdownTimeout)} ({daemon.ShutdownTimeout})"));
-            }
+                // Resolved now: Run disposes the host (and its services) when it returns.
+                var service = host.Services.GetServices<IHostedService>().OfType<DaemonService>().Single();
+                if (signals.Requested)
+                {
+                    logger.DaemonStopping(StoppedBeforeServing);
+                    return;
+                }
 
-            return outcome.ExitCode;
-        }
-        finally
-        {
-            // Drains the async file sink and flushes the file: after this the log is complete.
-            serilog.Dispose();
+                signals.HandOver(host.Services.GetRequiredService<IHostApplicationLifetime>());
+                try
+                {
+                    host.Run();
+                }
+                catch (OperationCanceledException) when (signals.Requested && service.ExecuteTask is null)
+                {
+                    // The stop came between the check above and the start: the host refused to start, nothing ran.
+                    logger.DaemonStopping(StoppedBeforeServing);
+                }
+                catch (OptionsValidationException e)
+                {
+                    throw new BadInputException(string.Join(Environment.NewLine, e.Failures), e);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException and not BadInputException)
+                {
+                    Fail(outcome, logger, e);
+                }
+
+                if (service.ExecuteTask is { IsCompleted: false })
+                {
+                    // The host gave up waiting: runners or the consumer are stuck, and the log may lack their last events.
+                    Fail(outcome, logger, new TimeoutException(
+                        $"the daemon did not stop within {DaemonOptions.Section}:{nameof(DaemonOptions.ShutdownTimeout)} ({daemon.ShutdownTimeout})"));
+                }
+            }
+            finally
+            {
+                // Drains the async file sink and flushes the file: after this the log is complete, or the failure is known.
+                try
+                {
+                    serilog.Dispose();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    monitor.Report(e);
+                }
+            }
         }
     }
 
@@ -132,7 +155,8 @@ internal static class DaemonRunner
                     outcome.RecordRun(summary.ExitCode);
                     if (!string.IsNullOrEmpty(summaries))
                     {
-                        SummaryJson.WriteFile(Path.Combine(summaries, $"{summary.Scenario}-{runId}.json"), summary);
+                        SummaryJson.WriteFile($"{DaemonOptions.Section}:{nameof(DaemonOptions.SummaryDirectory)}",
+                            Path.Combine(summaries, $"{summary.Scenario}-{runId}.json"), summary, inputs: []);
                     }
                 },
                 onFailure: e =>

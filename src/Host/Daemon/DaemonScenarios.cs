@@ -26,9 +26,9 @@ internal static class DaemonScenarios
             var result = ScenarioLoader.Default.LoadFile(file);
             if (!result.Succeeded)
             {
-                foreach (var error in result.Errors)
+                foreach (var line in ScenarioFiles.ErrorLines(result))
                 {
-                    logger.ScenarioInvalid(file, error.ToString());
+                    logger.ScenarioInvalid(file, line);
                 }
 
                 continue;

@@ -8,6 +8,8 @@ namespace Hypervisor.Host.Daemon;
 /// takes over. Without this, a stop that lands while the settings or scenario files are still loading would kill the
 /// process on the spot (exit 143) with the log's buffered events unwritten. A stop seen here is kept and handed to the
 /// host once it exists, which then starts and at once stops gracefully: the log ends with a summary as always.
+/// <c>Main</c> creates it first thing for <c>serve</c>, so the window in which a signal still kills the process is the
+/// runtime's own start-up only.
 /// </summary>
 internal sealed class EarlyStopSignals : IDisposable
 {
@@ -42,11 +44,17 @@ internal sealed class EarlyStopSignals : IDisposable
         }
     }
 
+    /// <summary>Stops the daemon as a signal would (a failing log disk): now if it runs, else as soon as it starts.</summary>
+    public void RequestStop()
+    {
+        Volatile.Write(ref _requested, 1);
+        Volatile.Read(ref _lifetime)?.StopApplication();
+    }
+
     private void OnSignal(PosixSignalContext context)
     {
         // Not the default action (terminate): the daemon stops on its own terms.
         context.Cancel = true;
-        Volatile.Write(ref _requested, 1);
-        Volatile.Read(ref _lifetime)?.StopApplication();
+        RequestStop();
     }
 }

@@ -9,7 +9,8 @@ namespace Hypervisor.Host.Daemon;
 /// </summary>
 internal static class ServeVerb
 {
-    public static Command Create()
+    /// <summary>The verb; <paramref name="earlyStop"/> holds the stop signals <c>Main</c> registered first thing.</summary>
+    public static Command Create(EarlyStopSignals? earlyStop = null)
     {
         var config = new Option<string?>("--config") { Description = $"Settings file (default {HypervisorConfiguration.DefaultFile})." };
         var logDir = new Option<string?>("--log-dir") { Description = "Directory of the JSON log files (overrides Logging:LogDirectory)." };
@@ -30,7 +31,7 @@ internal static class ServeVerb
                 overrides.Set($"{LoggingOptions.Section}:{nameof(LoggingOptions.LogDirectory)}", directory);
             }
 
-            return DaemonRunner.Run(parse.GetValue(config), overrides);
+            return DaemonRunner.Run(parse.GetValue(config), overrides, earlyStop);
         });
         return command;
     }

@@ -95,6 +95,9 @@ internal sealed class HypervisorProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>True when the process has exited within <paramref name="wait"/>; it is left running otherwise.</summary>
+    public bool ExitsWithin(TimeSpan wait) => _process.WaitForExit(wait);
+
     /// <summary>Waits for the exit (or kills the process when <paramref name="token"/> fires) and returns the exit code.</summary>
     public int WaitForExit(CancellationToken token)
     {
