@@ -126,7 +126,8 @@ internal static class PipelineBenchmark
     {
         var serilog = SerilogFactory.Create(new LoggingOptions { LogDirectory = directory }, consoleLevel: null, writeFile: true);
         var totals = new LiveTotals();
-        var pipeline = new EventPipeline(new SerilogLoggerFactory(serilog).CreateLogger("Hypervisor.Pipeline"), totals, TimeSpan.FromMinutes(10));
+        var pipeline = new EventPipeline(new SerilogLoggerFactory(serilog).CreateLogger(InvalidationLogWriter.SourceContext), totals,
+            TimeSpan.FromMinutes(10), serilog: serilog);
         pipeline.Start();
         return (pipeline, serilog, totals);
     }

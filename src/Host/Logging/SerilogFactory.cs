@@ -2,13 +2,12 @@ using Hypervisor.Host.Configuration;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
-using Serilog.Formatting.Json;
 
 namespace Hypervisor.Host.Logging;
 
 /// <summary>
 /// Builds the process's one Serilog logger from <see cref="LoggingOptions"/>: a human console sink on stderr and a
-/// JSON-lines file sink (Serilog's <see cref="JsonFormatter"/>, rendered message included) behind an async queue that
+/// JSON-lines file sink (compact JSON, <see cref="CompactLogFormatter"/>) behind an async queue that
 /// blocks when full, so a slow disk slows the pipeline down instead of losing events. The caller disposes the logger
 /// at the very end: that drains the queue and flushes the file.
 /// </summary>
@@ -36,13 +35,10 @@ internal static class SerilogFactory
         {
             levels.Add(options.FileLevel);
             var path = Path.Combine(CreateDirectory(options.LogDirectory), options.FileName);
-            configuration.WriteTo.Async(
-                sink => sink.File(new JsonFormatter(renderMessage: true), path, restrictedToMinimumLevel: options.FileLevel,
+            configuration.WriteTo.File(new CompactLogFormatter(), path, restrictedToMinimumLevel: options.FileLevel,
                     fileSizeLimitBytes: options.FileSizeLimitBytes, buffered: true, flushToDiskInterval: options.FlushToDiskInterval,
                     rollingInterval: options.RollingInterval, rollOnFileSizeLimit: options.RollOnFileSizeLimit,
-                    retainedFileCountLimit: options.RetainedFileCountLimit),
-                bufferSize: options.AsyncBufferSize,
-                blockWhenFull: true);
+                    retainedFileCountLimit: options.RetainedFileCountLimit);
         }
 
         // With no sink at all, raise the floor so the pipeline's Debug events are refused at IsEnabled, before any work.
