@@ -26,6 +26,7 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
     private readonly Dictionary<string, GroupCounter> _byScenario = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly List<RunState> _runOrder = [];
+    private readonly Dictionary<string, string> _runScenarios = new(StringComparer.Ordinal);
     private readonly Dictionary<(string RunId, string Guest), StatisticsTrack> _statistics = [];
     private readonly RateSeries _timeline = new();
     private readonly HeavyHitters<(string Guest, ulong Base)> _hotRanges = new(HotRangeCapacity);
@@ -69,7 +70,7 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
 
         // '|', not '||': both samples see every event, so a filter that matched nothing can list what was there.
         if ((_filter.Guest is { } guest && !Guests.Matches(guest, e.Text("Guest"u8)))
-            | (_filter.Scenario is { } scenario && !Scenarios.Matches(scenario, e.Text("Scenario"u8))))
+            | (_filter.Scenario is { } scenario && !Scenarios.Matches(scenario, ScenarioOf(e))))
         {
             return;
         }
@@ -203,6 +204,26 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
 
         run!.Scenario ??= e.Text("Scenario"u8);
         return run;
+    }
+
+    /// <summary>
+    /// The event's scenario: its own <c>Scenario</c> property, or (compact <c>Invalidation</c> events carry none) that of
+    /// its run, learnt from the run's earlier events, filtered out or not.
+    /// </summary>
+    private string? ScenarioOf(in LogEvent e)
+    {
+        var runId = e.Text("RunId"u8);
+        if (e.Text("Scenario"u8) is { } scenario)
+        {
+            if (runId is not null)
+            {
+                _runScenarios.TryAdd(runId, scenario);
+            }
+
+            return scenario;
+        }
+
+        return runId is not null && _runScenarios.TryGetValue(runId, out var known) ? known : null;
     }
 
     private StatisticsTrack Track(in LogEvent e)

@@ -23,6 +23,8 @@ internal sealed class CompactLogFormatter : ITextFormatter
     /// <summary>The source contexts whose events belong to the catalogue.</summary>
     public const string CatalogueSourcePrefix = "Hypervisor.";
 
+    // The catalogue's ids run from 1 to its last entry (LogEventIds: ids are never reused or renumbered).
+    private const int HighestId = LogEventIds.UnhandledError;
     private const string EventIdProperty = "EventId";
     private const string SourceContextProperty = "SourceContext";
 
@@ -83,13 +85,9 @@ internal sealed class CompactLogFormatter : ITextFormatter
             }
 
             output.Write(',');
-            if (name.Length > 0 && name[0] == '@')
-            {
-                // CLEF: a property name that starts with @ is escaped by doubling it.
-                output.Write('@');
-            }
 
-            JsonValueFormatter.WriteQuotedJsonString(name, output);
+            // CLEF: a property name that starts with @ is escaped by doubling it.
+            JsonValueFormatter.WriteQuotedJsonString(name.StartsWith('@') ? "@" + name : name, output);
             output.Write(':');
             _values.Format(value, output);
         }
@@ -109,7 +107,7 @@ internal sealed class CompactLogFormatter : ITextFormatter
         {
             foreach (var property in structure.Properties)
             {
-                if (property.Name == "Id" && property.Value is ScalarValue { Value: int id } && id is >= 1 and <= LogEventIds.Highest)
+                if (property.Name == "Id" && property.Value is ScalarValue { Value: int id } && id is >= 1 and <= HighestId)
                 {
                     return id;
                 }

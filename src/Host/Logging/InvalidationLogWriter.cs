@@ -33,7 +33,9 @@ internal sealed class InvalidationLogWriter(Serilog.ILogger logger)
 
     private static readonly ScalarValue True = new(true);
     private static readonly ScalarValue False = new(false);
-    private static readonly ScalarValue[] SmallNumbers = [.. Enumerable.Range(0, 1024).Select(i => new ScalarValue(i))];
+    // Of the bridge's types (int counts, ulong pages), so that both paths make equal events.
+    private static readonly ScalarValue[] SmallCounts = [.. Enumerable.Range(0, 1024).Select(i => new ScalarValue(i))];
+    private static readonly ScalarValue[] SmallPageCounts = [.. Enumerable.Range(0, 1024).Select(i => new ScalarValue((ulong)i))];
 
     private readonly Dictionary<InvalidationCause, ScalarValue> _causes = [];
     private readonly Dictionary<NotifierEvent, ScalarValue> _events = [];
@@ -53,9 +55,9 @@ internal sealed class InvalidationLogWriter(Serilog.ILogger logger)
             ["Event"] = Cause(r.Cause),
             ["NotifierEvent"] = Event(r.Event),
             ["StartHva"] = new ScalarValue(LogNames.Hex(r.Start.Value)),
-            ["Pages"] = Number(r.Pages),
-            ["SptesZapped"] = Number((ulong)r.SptesZapped),
-            ["VcpusFlushed"] = Number((ulong)r.VcpusFlushed),
+            ["Pages"] = r.Pages < (ulong)SmallPageCounts.Length ? SmallPageCounts[r.Pages] : new ScalarValue(r.Pages),
+            ["SptesZapped"] = Count(r.SptesZapped),
+            ["VcpusFlushed"] = Count(r.VcpusFlushed),
             ["TlbFlushed"] = r.TlbFlushed ? True : False,
             ["DurationMicros"] = new ScalarValue(r.Duration.TotalMicroseconds),
             ["SinglePage"] = r.SinglePage ? True : False,
@@ -68,7 +70,7 @@ internal sealed class InvalidationLogWriter(Serilog.ILogger logger)
         logger.Write(LogEvent.UnstableAssembleFromParts(DateTimeOffset.Now, LogEventLevel.Debug, null, Template, properties, default, default));
     }
 
-    private static ScalarValue Number(ulong value) => value < (ulong)SmallNumbers.Length ? SmallNumbers[value] : new ScalarValue(value);
+    private static ScalarValue Count(int value) => (uint)value < (uint)SmallCounts.Length ? SmallCounts[value] : new ScalarValue(value);
 
     private ScalarValue Text(string value)
     {

@@ -52,7 +52,4 @@ internal static class LogEventIds
 
     /// <summary>Component, Scenario, RunId, Error (and the exception).</summary>
     public const int UnhandledError = 14;
-
-    /// <summary>The highest id in use.</summary>
-    public const int Highest = UnhandledError;
 }
