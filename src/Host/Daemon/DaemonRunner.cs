@@ -32,6 +32,7 @@ internal static class DaemonRunner
         HypervisorConfiguration.AddSources(builder.Configuration, configFile, overrides);
         var daemon = SettingsBinder.Bind(builder.Configuration, DaemonOptions.Section, new DaemonOptionsValidator());
         var logging = SettingsBinder.Bind(builder.Configuration, LoggingOptions.Section, new LoggingOptionsValidator());
+        MetricsExport.Add(builder.Services, MetricsExport.Bind(builder.Configuration));
 
         if (!string.IsNullOrEmpty(daemon.SummaryDirectory))
         {
