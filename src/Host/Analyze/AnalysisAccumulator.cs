@@ -167,7 +167,11 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
         var snapshot = StatisticsSnapshot.From(e);
         Run(e).ObserveElapsed(snapshot.ElapsedSeconds);
         var (faults, retries, interval) = Track(e).InWindow(snapshot);
-        _timeline.AddStatisticsDelta(seconds - interval, seconds, faults, retries);
+
+        // A run's clock starts a little before its first logged event: the first interval would reach into the second
+        // before the log's origin and show an empty "-1 s" bucket. What happened before the origin is spread from it.
+        var from = Math.Max(Math.Min(0, seconds), seconds - interval);
+        _timeline.AddStatisticsDelta(from, seconds, faults, retries);
     }
 
     private void AddSummary(in LogEvent e)

@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
 using Hypervisor.Host.Analyze.Output;
+using Hypervisor.Host.Tests.Analyze.Support;
 using NUnit.Framework;
 
 namespace Hypervisor.Host.Tests.Analyze;
 
-/// <summary>The rate-over-time axis: labels at whole bucket starts only.</summary>
+/// <summary>The rate-over-time chart: no bucket before the log's first event, labels at whole bucket starts only.</summary>
 [TestFixture]
 public partial class SvgChartsTests
 {
@@ -31,5 +32,20 @@ public partial class SvgChartsTests
         var ticks = SvgCharts.TimeTicks(0, end, bucket);
         Assert.That(ticks, Is.EqualTo(expected), $"labels for 0..{end} s in {bucket} s buckets");
         Assert.That(ticks, Has.All.Matches<double>(t => t % bucket == 0), "each a bucket start");
+    }
+
+    [Test]
+    public void A_run_clock_that_started_before_the_first_event_adds_no_bucket_before_it()
+    {
+        using var directory = new TempDirectory();
+        var report = LogFiles.Analyze(directory, log =>
+        {
+            log.ScenarioStarted(0, "quickstart", "run-1", "modern");
+            // At 1.0 s of the log the run's own clock says 1.3 s: it started 0.3 s before its first event was logged.
+            log.Statistics(1.0, new Statistics { Scenario = "quickstart", RunId = "run-1", ElapsedSeconds = 1.3, Faults = 130,
+                RetriesByReason = Statistics.Reasons(13, 0) });
+        });
+        Assert.That(report.Timeline.Points.Select(p => p.StartSeconds), Has.All.GreaterThanOrEqualTo(0), "nothing before the origin");
+        Assert.That(report.Timeline.Points.Sum(p => p.FaultRetries), Is.EqualTo(13), "and no retry lost");
     }
 }
