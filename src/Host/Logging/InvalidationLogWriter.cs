@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hypervisor.GuestModel.Events;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.ShadowMmu.Invalidation;
@@ -40,6 +41,7 @@ internal sealed class InvalidationLogWriter(Serilog.ILogger logger)
     private readonly Dictionary<InvalidationCause, ScalarValue> _causes = [];
     private readonly Dictionary<NotifierEvent, ScalarValue> _events = [];
     private readonly Dictionary<string, ScalarValue> _strings = new(StringComparer.Ordinal);
+    private int _thread;
 
     /// <summary>Whether a sink takes the event (Debug); checked before any work.</summary>
     public bool IsEnabled => logger.IsEnabled(LogEventLevel.Debug);
@@ -47,6 +49,12 @@ internal sealed class InvalidationLogWriter(Serilog.ILogger logger)
     /// <summary>Writes one invalidation of run <paramref name="runId"/>; consumer thread only.</summary>
     public void Write(string runId, InvalidationEvent e)
     {
+        if (_thread == 0)
+        {
+            _thread = Environment.CurrentManagedThreadId;
+        }
+
+        Debug.Assert(_thread == Environment.CurrentManagedThreadId, "InvalidationLogWriter is used by one thread, the pipeline's consumer: its caches are not synchronized");
         var r = e.Record;
         var properties = new Dictionary<string, LogEventPropertyValue>(14, StringComparer.Ordinal)
         {
