@@ -26,6 +26,7 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
     private readonly Dictionary<string, GroupCounter> _byScenario = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly List<RunState> _runOrder = [];
+    private readonly Dictionary<string, string> _runScenarios = new(StringComparer.Ordinal);
     private readonly Dictionary<(string RunId, string Guest), StatisticsTrack> _statistics = [];
     private readonly RateSeries _timeline = new();
     private readonly HeavyHitters<(string Guest, ulong Base)> _hotRanges = new(HotRangeCapacity);
@@ -69,7 +70,7 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
 
         // '|', not '||': both samples see every event, so a filter that matched nothing can list what was there.
         if ((_filter.Guest is { } guest && !Guests.Matches(guest, e.Text("Guest"u8)))
-            | (_filter.Scenario is { } scenario && !Scenarios.Matches(scenario, e.Text("Scenario"u8))))
+            | (_filter.Scenario is { } scenario && !Scenarios.Matches(scenario, ScenarioOf(e))))
         {
             return;
         }
@@ -166,7 +167,11 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
         var snapshot = StatisticsSnapshot.From(e);
         Run(e).ObserveElapsed(snapshot.ElapsedSeconds);
         var (faults, retries, interval) = Track(e).InWindow(snapshot);
-        _timeline.AddStatisticsDelta(seconds - interval, seconds, faults, retries);
+
+        // A run's clock starts a little before its first logged event: the first interval would reach into the second
+        // before the log's origin and show an empty "-1 s" bucket. What happened before the origin is spread from it.
+        var from = Math.Max(Math.Min(0, seconds), seconds - interval);
+        _timeline.AddStatisticsDelta(from, seconds, faults, retries);
     }
 
     private void AddSummary(in LogEvent e)
@@ -203,6 +208,26 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
 
         run!.Scenario ??= e.Text("Scenario"u8);
         return run;
+    }
+
+    /// <summary>
+    /// The event's scenario: its own <c>Scenario</c> property, or (compact <c>Invalidation</c> events carry none) that of
+    /// its run, learnt from the run's earlier events, filtered out or not.
+    /// </summary>
+    private string? ScenarioOf(in LogEvent e)
+    {
+        var runId = e.Text("RunId"u8);
+        if (e.Text("Scenario"u8) is { } scenario)
+        {
+            if (runId is not null)
+            {
+                _runScenarios.TryAdd(runId, scenario);
+            }
+
+            return scenario;
+        }
+
+        return runId is not null && _runScenarios.TryGetValue(runId, out var known) ? known : null;
     }
 
     private StatisticsTrack Track(in LogEvent e)

@@ -116,7 +116,7 @@ internal static class LogAnalyzer
             if (LogEvent.TryRead(root, out var logEvent) is { } problem)
             {
                 problems.Add(path, lineNumber, problem, () => problem == ProblemKind.UnknownEvent
-                    ? "EventId " + root.GetProperty("Properties").GetProperty("EventId").GetRawText()
+                    ? UnknownId(root)
                     : ProblemCollector.Snippet(line.Span));
                 return;
             }
@@ -124,6 +124,13 @@ internal static class LogAnalyzer
             accumulator.Add(logEvent);
         }
     }
+
+    /// <summary>The id of an event outside the catalogue, from either layout.</summary>
+    private static string UnknownId(JsonElement root) =>
+        root.TryGetProperty("Properties"u8, out var properties) && properties.TryGetProperty("EventId"u8, out var eventId)
+            ? "EventId " + eventId.GetRawText()
+            : root.TryGetProperty("@i"u8, out var id) ? "@i " + id.GetRawText()
+            : root.TryGetProperty("EventId"u8, out var compact) ? "EventId " + compact.GetRawText() : "no id";
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept((byte)' ', (byte)'\t', (byte)'\r') < 0;
 }

@@ -122,7 +122,8 @@ internal static class RunVerb
         var serilog = SerilogFactory.Create(logging, consoleLevel: null, writeFile: logDir is not null);
         using var loggerFactory = new SerilogLoggerFactory(serilog, dispose: false);
         var totals = new LiveTotals();
-        var pipeline = new EventPipeline(loggerFactory.CreateLogger("Hypervisor.Pipeline"), totals, daemon.StatsInterval, daemon.ChannelCapacity);
+        var pipeline = new EventPipeline(loggerFactory.CreateLogger("Hypervisor.Pipeline"), totals, daemon.StatsInterval, daemon.ChannelCapacity,
+            serilog: serilog);
         pipeline.Start();
         var summaries = new List<RunSummary>();
         try

@@ -5,7 +5,8 @@ namespace Hypervisor.Host.Configuration;
 
 /// <summary>
 /// The <c>Logging</c> section of the settings: a human console sink (stderr) and a JSON-lines file sink that rolls by
-/// time and size and blocks the pipeline rather than drop an event.
+/// time and size. The file is written by the thread that logs (the pipeline's consumer, for the hot events), so a slow
+/// disk slows the pipeline down and fills its channel instead of losing an event.
 /// </summary>
 internal sealed class LoggingOptions
 {
@@ -35,9 +36,6 @@ internal sealed class LoggingOptions
 
     /// <summary>Minimum level of the file sink; <c>Debug</c> or lower keeps every invalidation.</summary>
     public LogEventLevel FileLevel { get; set; } = LogEventLevel.Debug;
-
-    /// <summary>Events queued between the logging threads and the file writer; a full queue blocks the writer of the next event.</summary>
-    public int AsyncBufferSize { get; set; } = 10_000;
 
     /// <summary>How often buffered file output reaches the disk while the process runs (all of it does on shutdown).</summary>
     public TimeSpan FlushToDiskInterval { get; set; } = TimeSpan.FromSeconds(2);

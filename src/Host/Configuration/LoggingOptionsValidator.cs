@@ -34,7 +34,6 @@ internal sealed class LoggingOptionsValidator : IValidateOptions<LoggingOptions>
             OptionChecks.AtLeast(problems, $"{s}:{nameof(options.RetainedFileCountLimit)}", retained, 1);
         }
 
-        OptionChecks.AtLeast(problems, $"{s}:{nameof(options.AsyncBufferSize)}", options.AsyncBufferSize, 1);
         OptionChecks.Positive(problems, $"{s}:{nameof(options.FlushToDiskInterval)}", options.FlushToDiskInterval);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

@@ -11,7 +11,7 @@ internal sealed class SettingsOverrides : IConfigurationSource
     private readonly Dictionary<string, string?> _values = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The sections a command-line override may name.</summary>
-    public static readonly IReadOnlyList<string> Sections = [DaemonOptions.Section, LoggingOptions.Section];
+    public static readonly IReadOnlyList<string> Sections = [DaemonOptions.Section, LoggingOptions.Section, MetricsOptions.Section];
 
     /// <summary>Sets <paramref name="key"/> (<c>Section:Key</c>).</summary>
     public void Set(string key, string? value) => _values[key] = value;

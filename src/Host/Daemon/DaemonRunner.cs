@@ -33,6 +33,7 @@ internal static class DaemonRunner
         HypervisorConfiguration.AddSources(builder.Configuration, configFile, overrides);
         var daemon = SettingsBinder.Bind(builder.Configuration, DaemonOptions.Section, new DaemonOptionsValidator());
         var logging = SettingsBinder.Bind(builder.Configuration, LoggingOptions.Section, new LoggingOptionsValidator());
+        MetricsExport.Add(builder.Services, MetricsExport.Bind(builder.Configuration));
 
         if (!string.IsNullOrEmpty(daemon.SummaryDirectory))
         {
@@ -117,11 +118,9 @@ internal static class DaemonRunner
     private static void Compose(HostApplicationBuilder builder, Serilog.Core.Logger serilog,
         IReadOnlyList<GuestModel.Scenarios.Scenario> scenarios, DaemonOptions daemon, DaemonOutcome outcome)
     {
-        builder.Logging.ClearProviders();
-        Serilog.SerilogLoggingBuilderExtensions.AddSerilog(builder.Logging, serilog, dispose: false);
-
-        // Serilog's sinks decide; the logging builder's own default floor (Information) would hide Debug events.
-        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        // Serilog.Extensions.Hosting: Serilog is the host's ILoggerFactory (its sinks and levels decide) and is registered as
+        // Serilog.ILogger; the verb disposes it after the host.
+        Serilog.SerilogServiceCollectionExtensions.AddSerilog(builder.Services, serilog, dispose: false);
 
         var services = builder.Services;
         services.AddOptions<DaemonOptions>().Bind(builder.Configuration.GetSection(DaemonOptions.Section)).ValidateOnStart();
@@ -163,7 +162,8 @@ internal static class DaemonRunner
                 {
                     outcome.RecordFailure(e);
                     lifetime.StopApplication();
-                });
+                },
+                serilog: sp.GetRequiredService<Serilog.ILogger>());
         });
         services.AddHostedService<DaemonService>();
     }

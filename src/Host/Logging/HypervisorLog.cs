@@ -14,6 +14,13 @@ namespace Hypervisor.Host.Logging;
 /// </remarks>
 internal static partial class HypervisorLog
 {
+    /// <summary>The <c>Invalidation</c> event's template, shared with <see cref="InvalidationLogWriter"/>.</summary>
+    public const string InvalidationTemplate = "{RunId} {Guest} {Event} ({NotifierEvent}) {StartHva} {Pages} pages: {SptesZapped} zapped, "
+        + "{VcpusFlushed} vCPUs, TLB {TlbFlushed}, single {SinglePage}, {DurationMicros} us, at {ElapsedSeconds} s";
+
+    /// <summary>A run-relative time as the log writes it: seconds, to the microsecond.</summary>
+    public static double Seconds(TimeSpan elapsed) => Math.Round(elapsed.TotalSeconds, 6);
+
     [LoggerMessage(EventId = LogEventIds.ScenarioStarted, EventName = nameof(LogEventIds.ScenarioStarted), Level = LogLevel.Information,
         Message = "{Scenario} run {RunId} started: seed {Seed}, profile {Profile}, mutation {Mutation}, {Guests} guests, {Vcpus} vCPUs")]
     public static partial void ScenarioStarted(this ILogger logger, string scenario, string runId, ulong seed, string profile,
@@ -25,11 +32,10 @@ internal static partial class HypervisorLog
         long violations, int exitCode);
 
     [LoggerMessage(EventId = LogEventIds.Invalidation, EventName = nameof(LogEventIds.Invalidation), Level = LogLevel.Debug,
-        Message = "{Scenario}/{RunId} {Guest} {Event} ({NotifierEvent}, {Profile}) {StartHva}-{EndHva} {Pages} pages: "
-            + "{SptesZapped} zapped, {VcpusFlushed} vCPUs, TLB {TlbFlushed}, single {SinglePage}, {DurationMicros} us, at {ElapsedSeconds} s")]
-    public static partial void Invalidation(this ILogger logger, string scenario, string runId, string guest, string profile,
-        string Event, string notifierEvent, string startHva, string endHva, ulong pages, int sptesZapped, int vcpusFlushed,
-        bool tlbFlushed, double durationMicros, bool singlePage, double elapsedSeconds);
+        Message = InvalidationTemplate)]
+    public static partial void Invalidation(this ILogger logger, string runId, string guest, string Event, string notifierEvent,
+        string startHva, ulong pages, int sptesZapped, int vcpusFlushed, bool tlbFlushed, double durationMicros, bool singlePage,
+        double elapsedSeconds);
 
     [LoggerMessage(EventId = LogEventIds.RetryBurst, EventName = nameof(LogEventIds.RetryBurst), Level = LogLevel.Debug,
         Message = "{Scenario}/{RunId} {Guest} vCPU {Vcpu} retried {Retries} times in {Faults} faults within {WindowMs} ms")]

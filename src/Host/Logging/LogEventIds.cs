@@ -13,8 +13,10 @@ internal static class LogEventIds
     /// <summary>Scenario, RunId, DurationSeconds, Violations, ExitCode.</summary>
     public const int ScenarioEnded = 2;
 
-    /// <summary>Scenario, RunId, Guest, Profile, Event, NotifierEvent, StartHva, EndHva, Pages, SptesZapped, VcpusFlushed,
-    /// TlbFlushed, DurationMicros, SinglePage, ElapsedSeconds.</summary>
+    /// <summary>RunId, Guest, Event, NotifierEvent, StartHva, Pages, SptesZapped, VcpusFlushed, TlbFlushed, DurationMicros,
+    /// SinglePage, ElapsedSeconds. The most frequent event, so it carries no per-run constant: the run's scenario and
+    /// profile are on its <see cref="ScenarioStarted"/> (and <see cref="Statistics"/>), and the range ends at
+    /// StartHva + Pages × 4 KiB. (Logs written before the compact format also carry Scenario, Profile and EndHva.)</summary>
     public const int Invalidation = 3;
 
     /// <summary>Scenario, RunId, Guest, Vcpu, Retries, Faults, WindowMs.</summary>

@@ -31,12 +31,20 @@ internal sealed class EventPipeline
     private int _maxDepth;
     private Thread? _thread;
 
+    /// <param name="logger">The pipeline's logger (<c>Hypervisor.Pipeline</c>).</param>
+    /// <param name="totals">The running totals the consumer keeps.</param>
+    /// <param name="statsInterval">Period of the <c>PipelineStatistics</c> event.</param>
+    /// <param name="capacity">Events queued before producers wait.</param>
+    /// <param name="onSummary">Called on the consumer thread with each run's id and summary.</param>
+    /// <param name="onFailure">Called when the consumer fails.</param>
+    /// <param name="serilog">The Serilog logger behind <paramref name="logger"/>, if any: invalidations then go straight to it
+    /// (<see cref="InvalidationLogWriter"/>), the same events at half the cost.</param>
     public EventPipeline(ILogger logger, LiveTotals totals, TimeSpan statsInterval, int capacity = 65_536,
-        Action<string, RunSummary>? onSummary = null, Action<Exception>? onFailure = null)
+        Action<string, RunSummary>? onSummary = null, Action<Exception>? onFailure = null, Serilog.ILogger? serilog = null)
     {
         _channel = EventSink.CreateChannel(capacity);
         _writer = new MeasuredChannelWriter(_channel.Writer);
-        _translator = new EventTranslator(logger, totals, onSummary);
+        _translator = new EventTranslator(logger, totals, onSummary, serilog is null ? null : new InvalidationLogWriter(serilog));
         _totals = totals;
         _logger = logger;
         _statsInterval = statsInterval;

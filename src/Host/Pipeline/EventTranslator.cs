@@ -12,7 +12,12 @@ namespace Hypervisor.Host.Pipeline;
 /// carries it, its <see cref="ScenarioEndedEvent"/> closes it (a scenario never runs twice at once). Owned by the
 /// consumer thread: nothing here is shared.
 /// </summary>
-internal sealed class EventTranslator(ILogger logger, LiveTotals totals, Action<string, RunSummary>? onSummary = null)
+/// <remarks>
+/// With <paramref name="invalidations"/>, invalidations are written through it (straight into Serilog, same event);
+/// without, through <see cref="HypervisorLog.Invalidation"/> like every other event.
+/// </remarks>
+internal sealed class EventTranslator(ILogger logger, LiveTotals totals, Action<string, RunSummary>? onSummary = null,
+    InvalidationLogWriter? invalidations = null)
 {
     private readonly Dictionary<string, string> _current = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _previous = new(StringComparer.Ordinal);
@@ -27,12 +32,19 @@ internal sealed class EventTranslator(ILogger logger, LiveTotals totals, Action<
                 var r = i.Record;
                 totals.AddInvalidation();
                 var invalidationRun = RunOf(i.Scenario);
-                if (logger.IsEnabled(LogLevel.Debug))
+                if (invalidations is not null)
+                {
+                    if (invalidations.IsEnabled)
+                    {
+                        invalidations.Write(invalidationRun, i);
+                    }
+                }
+                else if (logger.IsEnabled(LogLevel.Debug))
                 {
                     // The one hot event: its strings are made only when a sink takes Debug.
-                    logger.Invalidation(i.Scenario, invalidationRun, r.Guest, i.Profile, LogNames.Of(r.Cause), LogNames.Of(r.Event),
-                        LogNames.Hex(r.Start.Value), LogNames.Hex(r.End.Value), r.Pages, r.SptesZapped, r.VcpusFlushed, r.TlbFlushed,
-                        r.Duration.TotalMicroseconds, r.SinglePage, i.Elapsed.TotalSeconds);
+                    logger.Invalidation(invalidationRun, r.Guest, LogNames.Of(r.Cause), LogNames.Of(r.Event), LogNames.Hex(r.Start.Value),
+                        r.Pages, r.SptesZapped, r.VcpusFlushed, r.TlbFlushed, r.Duration.TotalMicroseconds, r.SinglePage,
+                        HypervisorLog.Seconds(i.Elapsed));
                 }
 
                 break;

@@ -4,10 +4,14 @@ using NUnit.Framework;
 
 namespace Hypervisor.Host.Tests.Analyze;
 
-/// <summary>The statistics of a log whose answers are known: totals, breakdowns, histograms, percentiles, faults.</summary>
-[TestFixture]
+/// <summary>
+/// The statistics of a log whose answers are known: totals, breakdowns, histograms, percentiles, faults; the same
+/// answers from the compact layout and from the older JsonFormatter one.
+/// </summary>
+[TestFixture(LogLayout.Compact)]
+[TestFixture(LogLayout.JsonFormatter)]
 [CancelAfter(30_000)]
-public class AnalyzerStatisticsTests
+public class AnalyzerStatisticsTests(LogLayout layout)
 {
     private TempDirectory _directory = null!;
     private AnalysisReport _report = null!;
@@ -16,7 +20,7 @@ public class AnalyzerStatisticsTests
     public void AnalyzeTheKnownLog()
     {
         _directory = new TempDirectory();
-        _report = LogFiles.AnalyzeKnown(_directory);
+        _report = LogFiles.AnalyzeKnown(_directory, layout: layout);
     }
 
     [OneTimeTearDown]

@@ -4,10 +4,11 @@ using NUnit.Framework;
 
 namespace Hypervisor.Host.Tests.Analyze;
 
-/// <summary>--guest, --scenario, --since and --until.</summary>
-[TestFixture]
+/// <summary>--guest, --scenario, --since and --until, on both layouts (compact invalidations name their run, not their scenario).</summary>
+[TestFixture(LogLayout.Compact)]
+[TestFixture(LogLayout.JsonFormatter)]
 [CancelAfter(30_000)]
-public class FilterTests
+public class FilterTests(LogLayout layout)
 {
     private TempDirectory _directory = null!;
     private string _path = null!;
@@ -20,7 +21,7 @@ public class FilterTests
         {
             KnownLog.Write(log, "run-1", "modern");
             KnownLog.Write(log, "run-2", "modern", offset: 100, scenario: "cow-storm");
-        });
+        }, layout: layout);
     }
 
     [OneTimeTearDown]

@@ -30,7 +30,7 @@ public class RobustnessTests
             log.Bare(11, 3, "NotAnInvalidation");                                           // known id, wrong name
             log.Raw("");                                                                    // blank: not a problem
             log.Raw("{\"Timestamp\":\"2026-11-21T20:05:12Z\",\"Properties\":{\"EventId\":{\"Id\":3,", newline: false);
-        });
+        }, layout: LogLayout.JsonFormatter);
 
         var problems = report.Input.Problems;
         var lines = File.ReadAllLines(_directory.File("hypervisor.json"));

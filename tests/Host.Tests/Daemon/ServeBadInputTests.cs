@@ -38,9 +38,9 @@ public class ServeBadInputTests
     public void An_out_of_range_value_in_an_environment_variable_names_the_variable(CancellationToken token)
     {
         using var directory = new TempDirectory();
-        var (exit, process) = Serve(directory, new Dictionary<string, string> { ["HYPERVISOR__Logging__AsyncBufferSize"] = "0" }, token);
+        var (exit, process) = Serve(directory, new Dictionary<string, string> { ["HYPERVISOR__Logging__RetainedFileCountLimit"] = "0" }, token);
         using var _ = process;
-        AssertOneLineError(exit, process, "environment variable HYPERVISOR__Logging__AsyncBufferSize: Logging:AsyncBufferSize:",
+        AssertOneLineError(exit, process, "environment variable HYPERVISOR__Logging__RetainedFileCountLimit: Logging:RetainedFileCountLimit:",
             "expected an integer >= 1, got 0");
     }
 

@@ -21,6 +21,9 @@ internal sealed class CapturingSink : IDisposable
 
     public Microsoft.Extensions.Logging.ILogger Logger => _factory.CreateLogger("Hypervisor.Pipeline");
 
+    /// <summary>The Serilog logger behind <see cref="Logger"/>.</summary>
+    public Serilog.ILogger Serilog => _logger;
+
     public IReadOnlyList<LogEvent> Events => [.. _store.Events];
 
     public static int? IdOf(LogEvent e) =>

@@ -3,7 +3,10 @@ using NUnit.Framework;
 
 namespace Hypervisor.Host.Tests.Support;
 
-/// <summary>One line of the JSON log: the event id, name and properties (Serilog's JsonFormatter layout).</summary>
+/// <summary>
+/// One line of the JSON log (the compact layout): the event id, name and properties. A catalogue event carries its id as
+/// <c>@i</c> (its name is the contract's); any other event keeps <c>EventId</c> and <c>SourceContext</c>.
+/// </summary>
 internal sealed record LogLine(string File, int LineNumber, int? Id, string? Name, string? SourceContext, JsonElement Properties)
 {
     public string RunId => Properties.GetProperty(nameof(RunId)).GetString()!;
@@ -13,7 +16,7 @@ internal sealed record LogLine(string File, int LineNumber, int? Id, string? Nam
     public string String(string property) => Properties.GetProperty(property).GetString()!;
 
     /// <summary>Whether the event is one of the catalogue's (not a framework's: those reuse small ids).</summary>
-    public bool IsHypervisor => SourceContext?.StartsWith("Hypervisor.", StringComparison.Ordinal) == true;
+    public bool IsHypervisor { get; init; }
 }
 
 /// <summary>Reads every log file of a directory, asserting that each line is one JSON object.</summary>
@@ -42,17 +45,23 @@ internal static class JsonLog
                 }
 
                 var root = document.RootElement;
-                var properties = root.GetProperty("Properties");
+                Assert.That(root.TryGetProperty("@t", out _), Is.True, $"{file}:{number} has a compact timestamp: {text[..Math.Min(200, text.Length)]}");
                 int? id = null;
                 string? name = null;
-                if (properties.TryGetProperty("EventId", out var eventId))
+                var catalogue = root.TryGetProperty("@i", out var i) && i.ValueKind == JsonValueKind.Number;
+                if (catalogue)
                 {
-                    id = eventId.TryGetProperty("Id", out var i) ? i.GetInt32() : null;
+                    id = i.GetInt32();
+                    name = LogContract.Events.TryGetValue(id.Value, out var entry) ? entry.Name : null;
+                }
+                else if (root.TryGetProperty("EventId", out var eventId))
+                {
+                    id = eventId.TryGetProperty("Id", out var idElement) ? idElement.GetInt32() : null;
                     name = eventId.TryGetProperty("Name", out var n) ? n.GetString() : null;
                 }
 
-                var source = properties.TryGetProperty("SourceContext", out var s) ? s.GetString() : null;
-                lines.Add(new LogLine(file, number, id, name, source, properties.Clone()));
+                var source = root.TryGetProperty("SourceContext", out var s) ? s.GetString() : null;
+                lines.Add(new LogLine(file, number, id, name, source, root.Clone()) { IsHypervisor = catalogue });
             }
         }
 

@@ -12,8 +12,8 @@ internal static class LogContract
     {
         [1] = ("ScenarioStarted", ["Scenario", "RunId", "Seed", "Profile", "Mutation", "Guests", "Vcpus"]),
         [2] = ("ScenarioEnded", ["Scenario", "RunId", "DurationSeconds", "Violations", "ExitCode"]),
-        [3] = ("Invalidation", ["Scenario", "RunId", "Guest", "Profile", "Event", "NotifierEvent", "StartHva", "EndHva", "Pages",
-            "SptesZapped", "VcpusFlushed", "TlbFlushed", "DurationMicros", "SinglePage", "ElapsedSeconds"]),
+        [3] = ("Invalidation", ["RunId", "Guest", "Event", "NotifierEvent", "StartHva", "Pages", "SptesZapped", "VcpusFlushed",
+            "TlbFlushed", "DurationMicros", "SinglePage", "ElapsedSeconds"]),
         [4] = ("RetryBurst", ["Scenario", "RunId", "Guest", "Vcpu", "Retries", "Faults", "WindowMs"]),
         [5] = ("Statistics", ["Scenario", "RunId", "Guest", "ElapsedSeconds", "Final", "Accesses", "Faults", "FaultRetries",
             "Invalidations", "SptesZapped", "TlbFlushes", "TlbFlushWaitMicros", "TlbHits", "MmioExits", "YoungCalls", "YoungTrue",

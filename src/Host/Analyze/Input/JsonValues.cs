@@ -9,8 +9,11 @@ namespace Hypervisor.Host.Analyze.Input;
 /// </summary>
 internal static class JsonValues
 {
-    /// <summary>The property Serilog adds to destructured objects; never data.</summary>
+    /// <summary>The property Serilog's <c>JsonFormatter</c> adds to destructured objects; never data.</summary>
     public const string TypeTag = "_typeTag";
+
+    /// <summary>The same in the compact format.</summary>
+    public const string CompactTypeTag = "$type";
 
     public static bool TryGetInt64(JsonElement element, out long value)
     {
@@ -121,10 +124,10 @@ internal static class JsonValues
         _ => null,
     };
 
-    /// <summary>The members of an object other than <see cref="TypeTag"/>.</summary>
+    /// <summary>The members of an object other than <see cref="TypeTag"/> and <see cref="CompactTypeTag"/>.</summary>
     public static IEnumerable<JsonProperty> Members(JsonElement element) =>
         element.ValueKind == JsonValueKind.Object
-            ? element.EnumerateObject().Where(p => !p.NameEquals(TypeTag))
+            ? element.EnumerateObject().Where(p => !p.NameEquals(TypeTag) && !p.NameEquals(CompactTypeTag))
             : [];
 
     private static bool TryParseHex(string? text, out ulong value)

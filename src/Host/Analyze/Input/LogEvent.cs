@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace Hypervisor.Host.Analyze.Input;
 
 /// <summary>
-/// One recognised log line: its kind, timestamp and <c>Properties</c> object, read leniently. A view over a
+/// One recognised log line: its kind, timestamp and properties (the <c>Properties</c> object of the old layout, the
+/// line itself in the compact one), read leniently. A view over a
 /// <see cref="JsonDocument"/> that lives only while its line is being analysed.
 /// </summary>
 internal readonly struct LogEvent
@@ -20,35 +21,67 @@ internal readonly struct LogEvent
 
     public LogEventKind Kind { get; }
 
-    /// <summary>The <c>Properties</c> object, for readers that take every field in one pass.</summary>
+    /// <summary>The properties' object, for readers that take every field in one pass (compact lines: the <c>@</c> fields too).</summary>
     public JsonElement Properties => _properties;
 
-    /// <summary>The <c>Timestamp</c> field, or null when absent or unreadable.</summary>
+    /// <summary>The <c>Timestamp</c> (or compact <c>@t</c>) field, or null when absent or unreadable.</summary>
     public DateTimeOffset? Timestamp { get; }
 
     /// <summary>
-    /// Parses one line. Returns the problem found when the line is not one of our events, or null when
-    /// <paramref name="logEvent"/> was read.
+    /// Parses one line, in either layout the daemon has written: the compact one (CLEF: <c>@t</c>, the catalogue id as
+    /// <c>@i</c> or an <c>EventId</c> property, properties at the top level) or Serilog's <c>JsonFormatter</c> one
+    /// (<c>Timestamp</c>, properties under <c>Properties</c>). Returns the problem found when the line is not one of our
+    /// events, or null when <paramref name="logEvent"/> was read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ProblemKind? TryRead(JsonElement root, out LogEvent logEvent)
     {
         logEvent = default;
-        if (root.ValueKind != JsonValueKind.Object
-            || !root.TryGetProperty("Properties"u8, out var properties) || properties.ValueKind != JsonValueKind.Object
-            || !properties.TryGetProperty("EventId"u8, out var eventId))
+        if (root.ValueKind != JsonValueKind.Object)
         {
             return ProblemKind.NoEventId;
         }
 
-        var kind = EventCatalog.Identify(eventId, out _);
+        JsonElement properties;
+        LogEventKind kind;
+        JsonElement time;
+        if (root.TryGetProperty("Properties"u8, out properties))
+        {
+            // JsonFormatter: {"Timestamp":...,"Level":...,"MessageTemplate":...,"Properties":{...,"EventId":{...}}}
+            if (properties.ValueKind != JsonValueKind.Object || !properties.TryGetProperty("EventId"u8, out var eventId))
+            {
+                return ProblemKind.NoEventId;
+            }
+
+            kind = EventCatalog.Identify(eventId, out _);
+            root.TryGetProperty("Timestamp"u8, out time);
+        }
+        else
+        {
+            // Compact: {"@t":...,"@l":...,"@i":3,"RunId":...}. A string @i is another writer's template hash, not an id.
+            properties = root;
+            if (root.TryGetProperty("@i"u8, out var id) && id.ValueKind == JsonValueKind.Number)
+            {
+                kind = EventCatalog.Identify(id, out _);
+            }
+            else if (root.TryGetProperty("EventId"u8, out var eventId))
+            {
+                kind = EventCatalog.Identify(eventId, out _);
+            }
+            else
+            {
+                return ProblemKind.NoEventId;
+            }
+
+            root.TryGetProperty("@t"u8, out time);
+        }
+
         if (kind == LogEventKind.Unknown)
         {
             return ProblemKind.UnknownEvent;
         }
 
-        DateTimeOffset? timestamp = root.TryGetProperty("Timestamp"u8, out var t) && t.ValueKind == JsonValueKind.String
-            && t.TryGetDateTimeOffset(out var parsed) ? parsed : null;
+        DateTimeOffset? timestamp = time.ValueKind == JsonValueKind.String && time.TryGetDateTimeOffset(out var parsed) ? parsed : null;
         logEvent = new LogEvent(kind, timestamp, properties);
         return null;
     }

@@ -9,7 +9,7 @@ internal enum ProblemKind
     /// <summary>The last line of a file, without a newline, that is not complete JSON: cut short by a crash or a copy.</summary>
     Truncated,
 
-    /// <summary>JSON without a <c>Properties.EventId</c>: a foreign line.</summary>
+    /// <summary>JSON without an event id (<c>@i</c>, <c>EventId</c> or <c>Properties.EventId</c>): a foreign line.</summary>
     NoEventId,
 
     /// <summary>An event id or name the catalogue does not know.</summary>

@@ -77,8 +77,8 @@ internal static class HtmlRenderer
         w.WriteLine("<div class=\"charts\">");
         var invalidations = points.Select(p => ((double)p.StartSeconds, p.InvalidationsPerSecond)).ToList();
         var retries = points.Select(p => ((double)p.StartSeconds, p.RetriesPerSecond)).ToList();
-        w.WriteLine(SvgCharts.Line("Invalidation rate over time", invalidations, "invalidations " + unit));
-        w.WriteLine(SvgCharts.Line("Fault retry rate over time", retries, "retries " + unit));
+        w.WriteLine(SvgCharts.Line("Invalidation rate over time", invalidations, "invalidations " + unit, r.Timeline.BucketSeconds));
+        w.WriteLine(SvgCharts.Line("Fault retry rate over time", retries, "retries " + unit, r.Timeline.BucketSeconds));
         w.WriteLine(SvgCharts.Bars("Pages per invalidation", Counts(r.Invalidations.PagesHistogram), "invalidations"));
         w.WriteLine(SvgCharts.Bars("SPTEs zapped per invalidation", Counts(r.Invalidations.SptesZappedHistogram), "invalidations"));
         w.WriteLine(SvgCharts.LogBars("Invalidation duration percentiles",

@@ -51,8 +51,11 @@ internal static class SvgCharts
         return Close(svg, unit);
     }
 
-    /// <summary>A line (with its area shaded) of y over x, x in seconds.</summary>
-    public static string Line(string title, IReadOnlyList<(double X, double Y)> points, string unit)
+    /// <summary>
+    /// A line (with its area shaded) of y over x, x in seconds at multiples of <paramref name="xStep"/> (the timeline's
+    /// bucket width): the axis is labelled at whole multiples of it, never between two buckets.
+    /// </summary>
+    public static string Line(string title, IReadOnlyList<(double X, double Y)> points, string unit, long xStep = 1)
     {
         var svg = Open(title);
         if (points.Count == 0)
@@ -76,13 +79,32 @@ internal static class SvgCharts
                 .Append(F($"<title>{p.X:0.##} s: {Encode(CellText.Human(p.Y))} {Encode(unit)}</title></circle>"));
         }
 
-        for (var i = 0; i <= 4; i++)
+        foreach (var tick in TimeTicks(minX, maxX, xStep))
         {
-            var x = minX + (spanX * i / 4);
-            svg.Append(F($"<text class=\"xl\" x=\"{Left + (PlotWidth * i / 4.0):0.##}\" y=\"{Top + PlotHeight + 14}\">{x:0.#} s</text>"));
+            svg.Append(F($"<text class=\"xl\" x=\"{X(tick):0.##}\" y=\"{Top + PlotHeight + 14}\">{tick:0} s</text>"));
         }
 
         return Close(svg, unit);
+    }
+
+    /// <summary>
+    /// About five axis labels between <paramref name="min"/> and <paramref name="max"/>: the multiples of a step
+    /// that is 1, 2 or 5 times a power of ten times <paramref name="unit"/>, so every label is a whole bucket start.
+    /// </summary>
+    public static IReadOnlyList<double> TimeTicks(double min, double max, long unit)
+    {
+        unit = Math.Max(1, unit);
+        var perTick = Math.Max(1, (max - min) / unit / 5);
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(perTick)));
+        var nice = perTick <= magnitude ? 1 : perTick <= 2 * magnitude ? 2 : perTick <= 5 * magnitude ? 5 : 10;
+        var step = unit * nice * magnitude;
+        var ticks = new List<double>();
+        for (var tick = Math.Ceiling(min / step) * step; tick <= max; tick += step)
+        {
+            ticks.Add(tick + 0.0); // + 0.0 turns a -0 into 0
+        }
+
+        return ticks;
     }
 
     /// <summary>Horizontal bars on a logarithmic scale (durations whose maximum dwarfs the median).</summary>

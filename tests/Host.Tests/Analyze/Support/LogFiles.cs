@@ -7,10 +7,10 @@ namespace Hypervisor.Host.Tests.Analyze.Support;
 internal static class LogFiles
 {
     public static string Write(TempDirectory directory, Action<SyntheticLog> write, string name = "hypervisor.json",
-        bool numbersAsStrings = false)
+        bool numbersAsStrings = false, LogLayout layout = LogLayout.Compact)
     {
         var path = directory.File(name);
-        using (var log = new SyntheticLog(File.Create(path)) { NumbersAsStrings = numbersAsStrings })
+        using (var log = new SyntheticLog(File.Create(path)) { NumbersAsStrings = numbersAsStrings, Layout = layout })
         {
             write(log);
         }
@@ -18,10 +18,11 @@ internal static class LogFiles
         return path;
     }
 
-    public static AnalysisReport Analyze(TempDirectory directory, Action<SyntheticLog> write, AnalyzeFilter? filter = null) =>
-        LogAnalyzer.Analyze([Write(directory, write)], filter ?? AnalyzeFilter.None);
+    public static AnalysisReport Analyze(TempDirectory directory, Action<SyntheticLog> write, AnalyzeFilter? filter = null,
+        LogLayout layout = LogLayout.Compact) =>
+        LogAnalyzer.Analyze([Write(directory, write, layout: layout)], filter ?? AnalyzeFilter.None);
 
     /// <summary>The known ten-second run, analysed.</summary>
-    public static AnalysisReport AnalyzeKnown(TempDirectory directory, AnalyzeFilter? filter = null) =>
-        Analyze(directory, log => KnownLog.Write(log), filter);
+    public static AnalysisReport AnalyzeKnown(TempDirectory directory, AnalyzeFilter? filter = null, LogLayout layout = LogLayout.Compact) =>
+        Analyze(directory, log => KnownLog.Write(log), filter, layout);
 }

@@ -5,7 +5,9 @@ using System.Text.Json;
 namespace Hypervisor.Host.Tests.Analyze.Support;
 
 /// <summary>
-/// Writes log lines exactly as the log contract describes them: Serilog's <c>JsonFormatter</c> with
+/// Writes log lines exactly as the log contract describes them, in either layout (<see cref="Layout"/>): the compact one
+/// the daemon writes (<c>@t</c>, <c>@l</c> unless Information, the catalogue id as <c>@i</c>, properties at the top level,
+/// <c>Invalidation</c> without Scenario, Profile and EndHva) or the older Serilog <c>JsonFormatter</c> with
 /// <c>renderMessage</c> (<c>Timestamp</c>, <c>Level</c>, <c>MessageTemplate</c>, <c>RenderedMessage</c>,
 /// <c>Properties</c> with <c>EventId</c> and <c>SourceContext</c>). Times are seconds after <see cref="Origin"/>.
 /// </summary>
@@ -26,6 +28,11 @@ internal sealed class SyntheticLog : IDisposable
     }
 
     public DateTimeOffset Origin { get; init; } = DefaultOrigin;
+
+    /// <summary>Which of the two layouts the lines take.</summary>
+    public LogLayout Layout { get; init; } = LogLayout.Compact;
+
+    private bool Compact => Layout == LogLayout.Compact;
 
     /// <summary>Renders numeric properties as JSON strings (<c>"Pages":"4"</c>), as a lenient reader must accept.</summary>
     public bool NumbersAsStrings { get; init; }
@@ -71,14 +78,26 @@ internal sealed class SyntheticLog : IDisposable
             "Invalidation {Event} ({NotifierEvent}) of {Guest} [{StartHva}, {EndHva}) {Pages} pages, {SptesZapped} SPTEs zapped in {DurationMicros} µs",
             w =>
             {
-                w.WriteString("Scenario", i.Scenario);
+                if (!Compact)
+                {
+                    w.WriteString("Scenario", i.Scenario);
+                }
+
                 w.WriteString("RunId", i.RunId);
                 w.WriteString("Guest", i.Guest);
-                w.WriteString("Profile", i.Profile);
+                if (!Compact)
+                {
+                    w.WriteString("Profile", i.Profile);
+                }
+
                 w.WriteString("Event", i.Event);
                 w.WriteString("NotifierEvent", i.NotifierEvent);
                 w.WriteString("StartHva", Hex(i.StartHva));
-                w.WriteString("EndHva", Hex(i.StartHva + ((ulong)i.Pages * 4096)));
+                if (!Compact)
+                {
+                    w.WriteString("EndHva", Hex(i.StartHva + ((ulong)i.Pages * 4096)));
+                }
+
                 Number(w, "Pages", i.Pages);
                 Number(w, "SptesZapped", i.SptesZapped);
                 Number(w, "VcpusFlushed", i.TlbFlushed ? 2 : 0);
@@ -227,18 +246,34 @@ internal sealed class SyntheticLog : IDisposable
         var w = _json;
         w.Reset(_stream);
         w.WriteStartObject();
-        w.WriteString("Timestamp", (Origin + TimeSpan.FromSeconds(at)).ToString("yyyy-MM-ddTHH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture));
-        w.WriteString("Level", level);
-        w.WriteString("MessageTemplate", template);
-        w.WriteString("RenderedMessage", template.Replace("{", string.Empty, StringComparison.Ordinal).Replace("}", string.Empty, StringComparison.Ordinal));
-        w.WriteStartObject("Properties");
-        properties(w);
-        w.WriteStartObject("EventId");
-        w.WriteNumber("Id", id);
-        w.WriteString("Name", name);
-        w.WriteEndObject();
-        w.WriteString("SourceContext", "Hypervisor.Host.Logging.EventLog");
-        w.WriteEndObject();
+        var time = Origin + TimeSpan.FromSeconds(at);
+        if (Compact)
+        {
+            w.WriteString("@t", time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            if (level != "Information")
+            {
+                w.WriteString("@l", level);
+            }
+
+            w.WriteNumber("@i", id);
+            properties(w);
+        }
+        else
+        {
+            w.WriteString("Timestamp", time.ToString("yyyy-MM-ddTHH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture));
+            w.WriteString("Level", level);
+            w.WriteString("MessageTemplate", template);
+            w.WriteString("RenderedMessage", template.Replace("{", string.Empty, StringComparison.Ordinal).Replace("}", string.Empty, StringComparison.Ordinal));
+            w.WriteStartObject("Properties");
+            properties(w);
+            w.WriteStartObject("EventId");
+            w.WriteNumber("Id", id);
+            w.WriteString("Name", name);
+            w.WriteEndObject();
+            w.WriteString("SourceContext", "Hypervisor.Host.Logging.EventLog");
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         w.Flush();
         _stream.Write(Newline);
@@ -276,7 +311,7 @@ internal sealed class SyntheticLog : IDisposable
     {
         if (TypeTags)
         {
-            w.WriteString("_typeTag", type);
+            w.WriteString(Compact ? "$type" : "_typeTag", type);
         }
     }
 
