@@ -8,6 +8,9 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 /// <summary>Host page faults (<c>handle_mm_fault</c>): demand, file, swap-in and write-protect faults.</summary>
 public sealed partial class AddressSpace
 {
+    /// <summary>A page-table entry that no correct path makes (a stale migration entry, a torn write): <c>print_bad_pte</c>.</summary>
+    public static readonly ViolationKind BadPteKind = new("bad-pte");
+
     /// <summary>
     /// Resolves a fault at virtual page <paramref name="vpn"/> of <paramref name="vma"/>. Caller holds the mmap lock
     /// for read. <see cref="HostStatus.Ok"/> means the caller should walk again: the PTE now allows the access, or a
@@ -34,9 +37,7 @@ public sealed partial class AddressSpace
         var pte = Volatile.Read(ref table.Slots[i]);
         if (Pte.IsMigration(pte))
         {
-            // migration_entry_wait: reclaim or migration is moving this page; let it finish, then walk again.
-            Thread.Yield();
-            return HostStatus.Ok;
+            return MigrationEntryWait(table, i, pte);
         }
 
         if (Pte.IsNone(pte))
@@ -49,12 +50,49 @@ public sealed partial class AddressSpace
             return SwapInFault(vma, vpn, table, i, pte, write);
         }
 
+        if (!Pte.IsPresent(pte))
+        {
+            return BadPte(table, i, pte, vpn);
+        }
+
         if (write && !Pte.IsWritable(pte))
         {
             return WriteProtectFault(vma, vpn, table, i, pte);
         }
 
         return HostStatus.Ok; // spurious: a racing fault already fixed it
+    }
+
+    /// <summary>
+    /// <c>migration_entry_wait</c>: a migration holds the old page's lock from before <c>try_to_migrate</c> until after
+    /// <c>remove_migration_ptes</c>, so while it is locked, wait and walk again. An entry still there once the page is
+    /// unlocked was left behind by a broken walker: reported, and the fault fails instead of waiting forever.
+    /// </summary>
+    private HostStatus MigrationEntryWait(PteTable table, int i, ulong pte)
+    {
+        if (Memory.IsPageLocked(Pte.PfnOf(pte)))
+        {
+            Thread.Yield();
+            return HostStatus.Ok;
+        }
+
+        using (table.Ptl.Enter())
+        {
+            if (table.Slots[i] != pte)
+            {
+                return HostStatus.Ok; // the migration finished meanwhile
+            }
+        }
+
+        return BadPte(table, i, pte, ulong.MaxValue);
+    }
+
+    /// <summary><c>print_bad_pte</c>: an entry no path of the host can have made; reported, and the access fails.</summary>
+    private HostStatus BadPte(PteTable table, int i, ulong pte, ulong vpn)
+    {
+        Host.Violations.Report(BadPteKind, new AccessSite(Name, -1, vpn), -1,
+            $"bad page-table entry 0x{pte:x} at index {i} of page table (frame {table.Frame.Value})");
+        return HostStatus.Invalid;
     }
 
     /// <summary><c>do_anonymous_page</c>: a read maps the shared zero page read-only; a write gets a zeroed frame.</summary>

@@ -4,7 +4,8 @@ namespace Hypervisor.Host.Analyze.Input;
 /// Turns the LOG arguments into the ordered list of files to read. A directory stands for every <c>*.json</c>,
 /// <c>*.jsonl</c> and <c>*.log</c> file directly in it, sorted by name with ordinal comparison, which puts Serilog's
 /// rolled files in order (<c>hypervisor20261121.json</c> before <c>hypervisor20261121_001.json</c>, days in date
-/// order). Files named explicitly are read in the order given.
+/// order). Files named explicitly are read in the order given. A file reached twice (named twice, under two names, or
+/// named and inside a named directory) is read once, at its first place: reading it again would count its events twice.
 /// </summary>
 internal static class LogFileSet
 {
@@ -47,7 +48,8 @@ internal static class LogFileSet
             throw new LogInputException("no LOG given: name log files or directories");
         }
 
-        return files;
+        var seen = new HashSet<Cli.FileIdentity>();
+        return [.. files.Where(f => Cli.FileIdentity.Of(f) is not { } identity || seen.Add(identity))];
     }
 
     /// <summary>
