@@ -161,7 +161,9 @@ public sealed partial class AddressSpace
                     }
                     else if (Pte.IsSwap(pte))
                     {
+                        // free_swap_and_cache: the PTE's use of the slot, then the swap-cache page if nothing else uses it.
                         Host.Swap.Free(Pte.SwapSlotOf(pte));
+                        Host.SwapCache.TryFreeOrphan(Pte.SwapSlotOf(pte));
                     }
 
                     Volatile.Write(ref table.Slots[j], 0UL);

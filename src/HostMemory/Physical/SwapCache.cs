@@ -104,4 +104,30 @@ public sealed class SwapCache
 
         _swap.Free(slot);
     }
+
+    /// <summary>
+    /// <c>free_swap_and_cache</c>'s second half (<c>__try_to_reclaim_swap</c>): after a zap dropped a swap PTE, if only
+    /// the cache still uses <paramref name="slot"/> and its page is unmapped and not locked by anyone, the page leaves
+    /// the cache and is freed with the slot. Never waits (the zap holds a page-table lock).
+    /// </summary>
+    public void TryFreeOrphan(int slot)
+    {
+        if (_swap.UseCount(slot) != 1 || !TryGet(slot, out var pfn))
+        {
+            return;
+        }
+
+        if (_memory.TryLockPage(pfn))
+        {
+            if (TrySlotOf(pfn, out var current) && current == slot && _swap.UseCount(slot) == 1 && _memory.MapCount(pfn) == 0)
+            {
+                Delete(pfn);
+                _memory.Put(pfn); // the cache's reference
+            }
+
+            _memory.UnlockPage(pfn);
+        }
+
+        _memory.Put(pfn);
+    }
 }
