@@ -41,4 +41,8 @@ public enum HostCounter
     RmapWalks,
     /// <summary>Reclaim's attempts skipped because the rmap lock or page lock was contended (<c>try_lock</c>).</summary>
     RmapContended,
+    /// <summary>Sparse-page mappings removed by <c>__xip_unmap</c> when a hole of an execute-in-place file got a block.</summary>
+    XipUnmaps,
+    /// <summary>PTEs of nonlinear file mappings unmapped by reclaim's <c>try_to_unmap_cluster</c>.</summary>
+    ClusterUnmaps,
 }

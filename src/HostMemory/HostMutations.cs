@@ -35,4 +35,14 @@ public enum HostMutations
     /// released and its secondary keeps mapping freed frames.
     /// </summary>
     RegisterWithoutPin = 1 << 6,
+    /// <summary>
+    /// <c>__xip_unmap</c> clears the sparse-page PTEs of a hole that got its block without telling the notifiers: a
+    /// secondary MMU keeps reading zeros from the sparse page while the file's data is in the block (I2).
+    /// </summary>
+    XipUnmapWithoutNotify = 1 << 20,
+    /// <summary>
+    /// <c>try_to_unmap_cluster</c> brackets only the target page's address instead of the whole cluster it unmaps:
+    /// the other pages of the cluster stay mapped in secondary MMUs after the primary dropped them (P6).
+    /// </summary>
+    ClusterRangeOnePage = 1 << 21,
 }

@@ -86,10 +86,13 @@ public sealed class HostSystem
         }
     }
 
-    /// <summary>Creates a file of <paramref name="pages"/> zero pages, or an anonymous shared-memory object.</summary>
-    public FileObject CreateFile(string name, long pages, bool shmem = false, bool writeNotify = true)
+    /// <summary>
+    /// Creates a file of <paramref name="pages"/> zero pages, or an anonymous shared-memory object; an
+    /// <paramref name="xip"/> file is executed in place (no page cache).
+    /// </summary>
+    public FileObject CreateFile(string name, long pages, bool shmem = false, bool writeNotify = true, bool xip = false)
     {
-        var file = new FileObject(name, pages, shmem, writeNotify);
+        var file = new FileObject(name, pages, shmem, writeNotify, xip);
         file.RegisterRmap(Rmap);
         _files.Enqueue(file);
         return file;

@@ -14,7 +14,7 @@ namespace Hypervisor.GuestModel.Oracle;
 /// Expectations are plain arrays written only by the owning vCPU thread. The host-event list is copy-on-write and
 /// consulted only when a read does not match, so a correct run costs one comparison per read.
 /// </remarks>
-public sealed class GuestOracle
+public sealed partial class GuestOracle
 {
     private const int SeqStride = 16; // one cache line per vCPU sequence counter
     private const int RecentSlots = 256;
@@ -100,14 +100,22 @@ public sealed class GuestOracle
     /// <summary>The activity finished: vCPU writes numbered after this point cannot have been overtaken by it.</summary>
     public void EndEvent(HostEvent e) => e.Complete(SnapshotSeqs());
 
-    /// <summary>Checks a value <paramref name="vcpu"/> read from <paramref name="page"/>.</summary>
-    public void CheckRead(int vcpu, long page, ulong value, Pfn pfn)
+    /// <summary>
+    /// Checks a value <paramref name="vcpu"/> read from <paramref name="page"/>; <paramref name="hostWriteEpoch"/> is
+    /// <see cref="HostWriteEpoch"/> taken before the read began (host writes completed by then must be visible).
+    /// </summary>
+    public void CheckRead(int vcpu, long page, ulong value, Pfn pfn, long hostWriteEpoch = 0)
     {
         if (page % _vcpus == vcpu)
         {
             if (value != _expected[page])
             {
                 CheckOwnMismatch(vcpu, page, value, pfn);
+            }
+
+            if (hostWriteEpoch != 0)
+            {
+                CheckHostWriteSeen(vcpu, page, value, pfn, hostWriteEpoch);
             }
 
             return;

@@ -29,10 +29,15 @@ public sealed class GuestInstance
         {
             var pages = slot.Size / ScenarioUnits.PageSize;
             var file = slot.Backing is VmaKind.FilePrivate or VmaKind.FileShared
-                ? host.CreateFile($"{spec.Name}-slot{id}.img", pages, writeNotify: spec.WriteNotify)
+                ? host.CreateFile($"{spec.Name}-slot{id}.img", pages, writeNotify: spec.WriteNotify, xip: spec.FileMapping == FileMapping.Xip)
                 : null;
             var protection = slot.ReadOnly ? Protection.Read : Protection.ReadWrite;
             var hva = Mm.Mmap((ulong)slot.Size, slot.Backing, protection, file);
+            if (spec.FileMapping == FileMapping.Nonlinear && slot.Backing == VmaKind.FileShared)
+            {
+                Mm.RemapFilePagesNonlinear(hva);
+            }
+
             slots.Add(new SlotLayout(id, slot, hva, file));
         }
 

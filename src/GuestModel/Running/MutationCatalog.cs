@@ -24,6 +24,9 @@ public static class MutationCatalog
         ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),
         ["table-free-before-flush"] = new(ShadowMutations.None, HostMutations.TableFreeBeforeFlush, null),
         ["rmap-walk-without-ptl"] = new(ShadowMutations.None, HostMutations.RmapWalkWithoutPtl, null),
+        ["xip-unmap-without-notify"] = new(ShadowMutations.None, HostMutations.XipUnmapWithoutNotify, null),
+        // Nonlinear VMAs, and so try_to_unmap_cluster, exist only in the legacy profile.
+        ["cluster-range-one-page"] = new(ShadowMutations.None, HostMutations.ClusterRangeOnePage, NotifierProfile.Legacy2008),
         // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
         ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
         // Broken variants of the other secondary MMUs; they matter only in scenarios that declare such clients.

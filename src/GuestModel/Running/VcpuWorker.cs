@@ -69,10 +69,11 @@ public sealed class VcpuWorker
                     }
                     else
                     {
+                        var hostWriteEpoch = _oracle.HostWriteEpoch;
                         result = _vcpu.Access(new Gfn((ulong)page), write: false, 0);
                         if (result.IsOk)
                         {
-                            _oracle.CheckRead(index, page, result.Value, result.Pfn);
+                            _oracle.CheckRead(index, page, result.Value, result.Pfn, hostWriteEpoch);
                         }
                     }
 

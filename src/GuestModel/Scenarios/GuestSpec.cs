@@ -28,6 +28,9 @@ public sealed record GuestSpec
     /// </summary>
     public bool WriteNotify { get; init; } = true;
 
+    /// <summary>How the guest's file-backed slots are mapped: page cache, execute in place, or nonlinear.</summary>
+    public FileMapping FileMapping { get; init; } = FileMapping.PageCache;
+
     /// <summary>The memory slots, sorted by base; the loader supplies one read-write slot over all memory by default.</summary>
     public required IReadOnlyList<MemslotSpec> Memslots { get; init; }
 

@@ -55,7 +55,14 @@ public sealed partial class ScenarioLoader
         var vcpus = reader.RequiredInt("vcpus", 1, GuestSpec.MaxVcpus);
         var backing = reader.Enum("backing", VmaKind.AnonymousPrivate);
         var writeNotify = reader.Bool("writeNotify", true);
+        var fileMapping = reader.Enum("fileMapping", FileMapping.PageCache);
         var memslots = ReadMemslots(reader, memory, backing);
+        CheckFileMapping(reader, fileMapping, memslots);
+        if (fileMapping == FileMapping.Nonlinear && writeNotify)
+        {
+            reader.Error("fileMapping", "expected writeNotify: false with fileMapping nonlinear (page_mkclean cannot clean a " +
+                "nonlinear VMA, so remap_file_pages keeps dirty-accounted files linear), got writeNotify true");
+        }
         var workload = ReadWorkload(reader.Mapping("workload"), memory);
         var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
         reader.ReportUnknownKeys(ScenarioFields.Guest);
@@ -66,10 +73,27 @@ public sealed partial class ScenarioLoader
             Vcpus = vcpus,
             Backing = backing,
             WriteNotify = writeNotify,
+            FileMapping = fileMapping,
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),
         };
+    }
+
+    /// <summary>An <c>xip</c> or <c>nonlinear</c> file mapping needs a file slot to apply to (a shared one for nonlinear).</summary>
+    private static void CheckFileMapping(ParameterReader reader, FileMapping fileMapping, IReadOnlyList<MemslotSpec> memslots)
+    {
+        if (memslots.Count == 0 || fileMapping == FileMapping.PageCache)
+        {
+            return;
+        }
+
+        var needed = fileMapping == FileMapping.Nonlinear ? [VmaKind.FileShared] : new[] { VmaKind.FilePrivate, VmaKind.FileShared };
+        if (!memslots.Any(s => needed.Contains(s.Backing)))
+        {
+            reader.Error("fileMapping", $"expected a guest with a {string.Join(" or ", needed.Select(ScenarioFields.EnumValue))} " +
+                $"memslot for fileMapping {ScenarioFields.EnumValue(fileMapping)}, got none");
+        }
     }
 
     /// <summary>The slots of a guest, sorted by base; a guest memory of 0 (invalid, already reported) skips the range checks.</summary>

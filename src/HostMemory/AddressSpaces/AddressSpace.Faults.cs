@@ -42,7 +42,12 @@ public sealed partial class AddressSpace
 
         if (Pte.IsNone(pte))
         {
-            return vma.File is null ? AnonymousFault(vma, vpn, table, i, write) : FileFault(vma, vpn, table, i, write);
+            return vma.File switch
+            {
+                null => AnonymousFault(vma, vpn, table, i, write),
+                { IsXip: true } => XipFault(vma, vpn, table, i, write),
+                _ => FileFault(vma, vpn, table, i, write),
+            };
         }
 
         if (Pte.IsSwap(pte))
@@ -165,6 +170,11 @@ public sealed partial class AddressSpace
     private HostStatus WriteProtectFault(Vma vma, ulong vpn, PteTable table, int i, ulong pte)
     {
         var old = Pte.PfnOf(pte);
+        if (old.IsZeroPage && vma.IsShared && vma.File is { IsXip: true })
+        {
+            return XipWriteOverSparse(vma, vpn);
+        }
+
         using (table.Ptl.Enter())
         {
             if (table.Slots[i] != pte)

@@ -24,8 +24,13 @@ public sealed partial class FileObject
     // Guards insertion into and removal from the page cache (the kernel's i_pages lock).
     private readonly Lock _cacheLock = new();
 
-    internal FileObject(string name, long pages, bool shmem, bool writeNotify = true)
+    internal FileObject(string name, long pages, bool shmem, bool writeNotify = true, bool xip = false)
     {
+        if (xip && shmem)
+        {
+            throw new ArgumentException("a shared-memory object has no execute-in-place backing", nameof(xip));
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(pages);
         Name = name;
         Pages = pages;
@@ -34,6 +39,8 @@ public sealed partial class FileObject
         var chunks = (int)((pages + ChunkSize - 1) >> ChunkShift);
         _backing = new ulong[]?[chunks];
         _cache = new int[]?[chunks];
+        IsXip = xip;
+        _xipBlocks = xip ? new int[]?[chunks] : [];
     }
 
     public string Name { get; }
@@ -41,6 +48,12 @@ public sealed partial class FileObject
     public long Pages { get; }
 
     public bool IsShmem { get; }
+
+    /// <summary>
+    /// Execute in place (<c>mm/filemap_xip.c</c>, later DAX): no page cache; each written page is a block of
+    /// directly mapped memory, and a hole reads as the shared sparse (zero) page. See <c>FileObject.Xip.cs</c>.
+    /// </summary>
+    public bool IsXip { get; }
 
     /// <summary>
     /// Dirty accounting (<c>vma_wants_writenotify</c>): shared mappings are mapped read-only on a read fault so the

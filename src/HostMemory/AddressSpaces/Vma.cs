@@ -41,6 +41,16 @@ public sealed class Vma
     /// <summary><c>vma-&gt;anon_vma_chain</c>: every anon_vma this VMA is linked to (its own and its ancestors').</summary>
     internal List<AnonVma> Chain { get; } = [];
 
+    /// <summary>
+    /// <c>VM_NONLINEAR</c> (<c>remap_file_pages</c>, legacy profile only): the VMA is on the file's nonlinear list,
+    /// not in <c>i_mmap</c>, so the object rmap cannot find its pages; reclaim unmaps them by cluster
+    /// (<c>try_to_unmap_cluster</c>). Changed under the mmap write lock and <c>i_mmap_rwsem</c> for write.
+    /// </summary>
+    public bool IsNonlinear { get; internal set; }
+
+    /// <summary><c>vm_private_data</c> of a nonlinear VMA: the page offset where the next cluster scan starts.</summary>
+    internal ulong NonlinearCursor { get; set; }
+
     /// <summary>True once <c>free_pgtables</c> unlinked the VMA from the reverse maps: no walker can reach it any more.</summary>
     internal bool RmapUnlinked { get; set; }
 
@@ -88,14 +98,26 @@ public sealed class Vma
 
     public bool Contains(Hva hva) => hva >= Start && hva < End;
 
-    /// <summary>Index in <see cref="File"/> of the page mapped at virtual page <paramref name="vpn"/>.</summary>
-    public long FileIndex(ulong vpn) => FilePageOffset + (long)(vpn - Start.PageNumber);
+    /// <summary>
+    /// Index in <see cref="File"/> of the page mapped at virtual page <paramref name="vpn"/>. A nonlinear VMA maps
+    /// each even/odd pair of file pages swapped (the layout <c>remap_file_pages</c> left, which a fault finds through
+    /// <c>pte_file</c> entries in the kernel): no page sits at its linear offset, so only the cluster scan reaches it.
+    /// </summary>
+    public long FileIndex(ulong vpn)
+    {
+        var linear = FilePageOffset + (long)(vpn - Start.PageNumber);
+        return IsNonlinear ? linear ^ 1 : linear;
+    }
 
     /// <summary>A copy of [start, end) of this VMA for <paramref name="mm"/> (a split piece, or a fork child's VMA).</summary>
     internal Vma CloneRange(AddressSpace mm, Hva start, Hva end)
     {
         var pages = (start.Value - Start.Value) >> Hva.PageShift;
-        return new(mm, start, end, Kind, Protection, File, FilePageOffset + (long)pages, PgOff + pages) { AnonVma = AnonVma };
+        return new(mm, start, end, Kind, Protection, File, FilePageOffset + (long)pages, PgOff + pages)
+        {
+            AnonVma = AnonVma,
+            IsNonlinear = IsNonlinear,
+        };
     }
 
     public override string ToString() => $"[{Start}, {End}) {Kind} {Protection}";

@@ -17,5 +17,9 @@ public enum InvalidationCause : byte
     Migration,
     KsmMerge,
     OomReap,
+    /// <summary><c>__xip_unmap</c>: a hole of an execute-in-place file got a block; its sparse-page mappings go.</summary>
+    XipUnmap,
+    /// <summary><c>try_to_unmap_cluster</c>: reclaim unmapping a cluster of a nonlinear file mapping.</summary>
+    UnmapCluster,
     Other,
 }

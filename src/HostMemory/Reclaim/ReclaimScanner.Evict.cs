@@ -153,7 +153,7 @@ public sealed partial class ReclaimScanner
     {
         if (Memory.MapCount(pfn) > 0)
         {
-            pass.FileUnmapped += TryToUnmap(pfn, slot: -1, pass);
+            pass.FileUnmapped += TryToUnmap(pfn, slot: -1, pass, file);
         }
 
         if (Memory.MapCount(pfn) > 0)
@@ -180,18 +180,20 @@ public sealed partial class ReclaimScanner
 
     /// <summary>
     /// <c>try_to_unmap</c>: an rmap walk whose every mapping is replaced by a swap entry for <paramref name="slot"/>
-    /// (anonymous) or cleared (page cache). Returns the mappings removed.
+    /// (anonymous) or cleared (page cache), then, for a file with nonlinear VMAs, <c>try_to_unmap_cluster</c> rounds.
+    /// Returns the mappings removed.
     /// </summary>
-    private int TryToUnmap(Pfn pfn, int slot, ReclaimPassState pass)
+    private int TryToUnmap(Pfn pfn, int slot, ReclaimPassState pass, FileObject? file = null)
     {
         var one = new TryToUnmapOne(_host, pfn, slot, pass.AfterFree);
-        if (RmapWalk.Walk(_host, pfn, ref one, tryLock: true) == RmapWalkStatus.Contended)
+        var nonlinear = file is { IMmapNonlinear.Count: > 0 } ? new UnmapCluster.Run(_host, pfn) : null;
+        if (RmapWalk.Walk(_host, pfn, ref one, tryLock: true, nonlinear: nonlinear is null ? null : nonlinear.Unmap) == RmapWalkStatus.Contended)
         {
             pass.Contended++;
             _host.Count(HostCounter.RmapContended);
         }
 
-        return one.Unmapped;
+        return one.Unmapped + (nonlinear?.Unmapped ?? 0);
     }
 
     /// <summary>

@@ -29,9 +29,12 @@ internal static class RmapWalk
     /// Walks the VMAs that may map <paramref name="pfn"/>. A <paramref name="tryLock"/> walk (reclaim) returns
     /// <see cref="RmapWalkStatus.Contended"/> instead of sleeping on the rmap lock. <paramref name="requireMapped"/>
     /// false is <c>remove_migration_ptes</c>' walk of a page whose every mapping is a migration entry (the caller
-    /// holds the page lock, and the VMAs holding those entries keep the anon_vma alive).
+    /// holds the page lock, and the VMAs holding those entries keep the anon_vma alive). <paramref name="nonlinear"/>,
+    /// given by <c>try_to_unmap</c> only, runs for a file page still mapped after the linear VMAs, under the same
+    /// <c>i_mmap_rwsem</c> (<c>try_to_unmap_file</c>'s nonlinear loop).
     /// </summary>
-    public static RmapWalkStatus Walk<T>(HostSystem host, Pfn pfn, ref T rmapOne, bool tryLock, bool requireMapped = true)
+    public static RmapWalkStatus Walk<T>(HostSystem host, Pfn pfn, ref T rmapOne, bool tryLock, bool requireMapped = true,
+        Action<FileObject>? nonlinear = null)
         where T : struct, IRmapOne
     {
         var memory = host.Memory;
@@ -45,7 +48,7 @@ internal static class RmapWalk
         return host.Rmap.Lookup(id) switch
         {
             AnonVma anonVma => WalkAnon(host, pfn, id, anonVma, ref rmapOne, tryLock, requireMapped),
-            FileObject file => WalkFile(host, pfn, id, file, ref rmapOne, tryLock),
+            FileObject file => WalkFile(host, pfn, id, file, ref rmapOne, tryLock, nonlinear),
             _ => RmapWalkStatus.NotMapped,
         };
     }
@@ -85,7 +88,8 @@ internal static class RmapWalk
         }
     }
 
-    private static RmapWalkStatus WalkFile<T>(HostSystem host, Pfn pfn, ushort id, FileObject file, ref T rmapOne, bool tryLock)
+    private static RmapWalkStatus WalkFile<T>(HostSystem host, Pfn pfn, ushort id, FileObject file, ref T rmapOne, bool tryLock,
+        Action<FileObject>? nonlinear)
         where T : struct, IRmapOne
     {
         Debug.Assert(host.Memory.IsPageLocked(pfn), "rmap_walk_file: the caller holds the folio lock");
@@ -110,6 +114,11 @@ internal static class RmapWalk
             }
 
             VisitAll(host, file.IMmap, host.Memory.RmapIndex(pfn), ref rmapOne);
+            if (nonlinear is not null && file.IMmapNonlinear.Count > 0 && host.Memory.MapCount(pfn) > 0)
+            {
+                nonlinear(file);
+            }
+
             return RmapWalkStatus.Walked;
         }
         finally

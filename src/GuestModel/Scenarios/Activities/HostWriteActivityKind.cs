@@ -9,5 +9,13 @@ public sealed class HostWriteActivityKind : IActivityKind
     /// <inheritdoc/>
     public ActivityParameters Parse(ParameterReader reader) => new HostWriteParameters(
         GuestRangeReader.Read(reader),
-        reader.Int("writes", HostWriteParameters.DefaultWrites, min: 1));
+        reader.Int("writes", HostWriteParameters.DefaultWrites, min: 1),
+        reader.Enum("via", HostWriteVia.Mapping) == HostWriteVia.File);
+
+    /// <summary>The values of <c>via</c>.</summary>
+    private enum HostWriteVia
+    {
+        Mapping,
+        File,
+    }
 }
