@@ -24,6 +24,9 @@ public sealed record RunOptions
     /// <summary>At most this many violation events per kind reach the event stream (all are counted).</summary>
     public int ViolationEventsPerKind { get; init; } = 1000;
 
+    /// <summary>Run deterministically under a controlled scheduler (<c>run --deterministic</c>); null: free-running.</summary>
+    public ScheduleSettings? Schedule { get; init; }
+
     /// <summary>A vCPU that retried more faults than this within one statistics interval reports a burst.</summary>
     public long RetryBurstThreshold { get; init; } = 1000;
 }

@@ -1,5 +1,6 @@
 using Hypervisor.GuestModel.Oracle;
 using Hypervisor.GuestModel.Workloads;
+using Hypervisor.HostMemory.Scheduling;
 using Hypervisor.ShadowMmu;
 using Hypervisor.ShadowMmu.Vcpus;
 
@@ -35,7 +36,7 @@ public sealed class VcpuWorker
     public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
 
     /// <summary>The vCPU's thread, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
-    public Thread CreateThread() => new(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
+    public Thread CreateThread() => SchedulingPoint.CreateThread($"{_guest.Name}/vcpu{_vcpu.Index}", _control.Guard(Run));
 
     public void RequestStop() => _vcpu.RequestStop();
 
@@ -44,6 +45,9 @@ public sealed class VcpuWorker
         var index = _vcpu.Index;
         long duplicates = 0;
         var hostFaults = new SpinWait();
+        var slice = _control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
+        var sliceTime = _control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
+        var sliceLeft = slice;
         _vcpu.EnterGuest();
         try
         {
@@ -52,6 +56,13 @@ public sealed class VcpuWorker
                 var granted = _control.ClaimAccesses(Batch);
                 for (var i = 0; i < granted; i++)
                 {
+                    if (--sliceLeft == 0)
+                    {
+                        // Deterministic run: the guest ran a slice of accesses; virtual time moves on for this vCPU.
+                        sliceLeft = slice;
+                        SchedulingPoint.Consume(sliceTime, "guest runs");
+                    }
+
                     var access = _workload.Next();
                     var page = (long)access.Page;
                     AccessResult result;
@@ -89,7 +100,7 @@ public sealed class VcpuWorker
                         // mode, back off (spin, then sleep) while the faults go on, so the thread changing the range
                         // gets the core even when vCPU threads far outnumber cores.
                         _vcpu.ExitGuest();
-                        hostFaults.SpinOnce(sleep1Threshold: 20);
+                        SchedulingPoint.SpinOnce(ref hostFaults, "vcpu -EFAULT backoff");
                         _vcpu.EnterGuest();
                     }
                     else if (hostFaults.Count != 0 && result.IsOk)

@@ -41,10 +41,14 @@ internal static class RunVerb
         };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
         var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, summary, logDir, config };
+        var deterministic = new Option<bool>("--deterministic")
+        {
+            Description = "Run every thread under one controlled scheduler in virtual time: the same seed gives the same run (its trace hash is printed).",
+        };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, summary, logDir, config, deterministic };
         command.SetAction((parse, cancellation) => Task.FromResult(Execute(
             parse.GetValue(scenarios) ?? [],
-            new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation) },
+            new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Schedule = parse.GetValue(deterministic) ? new ScheduleSettings() : null },
             parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)));
         return command;
     }

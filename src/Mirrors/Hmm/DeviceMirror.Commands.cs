@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Hmm;
 
@@ -28,7 +29,7 @@ public sealed partial class DeviceMirror
         var faults = 0;
         while (true)
         {
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
                 done = Copy(address, pages, done, buffer, write);
@@ -125,12 +126,13 @@ public sealed partial class DeviceMirror
             }
 
             AfterSnapshot?.Invoke(start);
+            SchedulingPoint.Window("hmm_range_fault→mmu_interval_read_retry");
             if (PreemptInFaultWindowEvery > 0 && Interlocked.Increment(ref _faultWindows) % PreemptInFaultWindowEvery == 0)
             {
-                Thread.Sleep(1);
+                SchedulingPoint.Sleep(TimeSpan.FromMilliseconds(1), "hmm fault window");
             }
 
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
                 if (_interval.ReadRetry(seq))

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Invalidation;
 
@@ -55,6 +56,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         // "The count increase must become visible at unlock time as no spte can be established without taking the
         // mmu_lock and count is also read inside the mmu_lock critical section."
         Volatile.Write(ref _inProgress, _inProgress + 1);
+        SchedulingPoint.Atomic("kvm_mmu_invalidate_begin");
         if (_inProgress == 1)
         {
             _rangeStart = InvalidGfn;
@@ -93,6 +95,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         {
             // The broken variant: the count decrease is published before the sequence increase.
             Volatile.Write(ref _inProgress, Math.Max(_inProgress - 1, 0));
+            SchedulingPoint.Window("kvm_mmu_invalidate_end");
             Volatile.Write(ref _seq, _seq + 1);
         }
         else
@@ -101,6 +104,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
             // the spte could have been freed." The release store of the count below is the smp_wmb: "The above
             // sequence increase must be visible before the below count decrease."
             Volatile.Write(ref _seq, _seq + 1);
+            SchedulingPoint.Window("kvm_mmu_invalidate_end");
             Volatile.Write(ref _inProgress, Math.Max(_inProgress - 1, 0));
         }
 
