@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Locking;
@@ -155,6 +156,7 @@ public sealed class RwSemaphore
     }
 
     [Conditional("DEBUG")]
+    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "uses this in Debug builds")]
     private void NoteRead(bool entered)
     {
 #if DEBUG
