@@ -27,6 +27,9 @@ public sealed record RunOptions
     /// <summary>Run deterministically under a controlled scheduler (<c>run --deterministic</c>); null: free-running.</summary>
     public ScheduleSettings? Schedule { get; init; }
 
+    /// <summary>Activities (by index in the scenario) left out of the run: a shrunk schedule's fewer threads.</summary>
+    public IReadOnlyList<int> ExcludedActivities { get; init; } = [];
+
     /// <summary>A vCPU that retried more faults than this within one statistics interval reports a burst.</summary>
     public long RetryBurstThreshold { get; init; } = 1000;
 }

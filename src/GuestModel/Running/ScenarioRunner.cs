@@ -30,6 +30,11 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         }
 
         var seed = options.Seed ?? scenario.Seed;
+        if (options.ExcludedActivities.Count != 0)
+        {
+            scenario = scenario with { Activities = [.. scenario.Activities.Where((_, i) => !options.ExcludedActivities.Contains(i))] };
+        }
+
         if (options.Schedule is not { } settings)
         {
             return RunCore(scenario, options, mutation, seed, TimeProvider.System, null, cancellation);

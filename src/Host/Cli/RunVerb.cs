@@ -53,7 +53,8 @@ internal static class RunVerb
         return command;
     }
 
-    private static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
+    /// <summary>Runs the scenario files with <paramref name="options"/> (also used by <c>replay</c>).</summary>
+    internal static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
         string? logDir, string? configFile, CancellationToken cancellation)
     {
         // Redirected output (a log, a pipe, CI) gets plain text wide enough that no number is wrapped or cut.
