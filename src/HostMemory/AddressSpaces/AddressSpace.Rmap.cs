@@ -230,14 +230,18 @@ public sealed partial class AddressSpace
         Debug.Assert(_mmapLock.IsWriteLockHeld, "mm_take_all_locks: caller holds the mmap lock for write");
         var files = new List<ReaderWriterLockSlim>();
         var roots = new List<ReaderWriterLockSlim>();
+
+        // Each lock once, in O(1) per mapping: the kernel marks what it took (AS_MM_ALL_LOCKS on the mapping, the
+        // low bit of the anon_vma root's rb_root) where a list search would make registration quadratic in the VMAs.
+        var taken = new HashSet<ReaderWriterLockSlim>(ReferenceEqualityComparer.Instance);
         foreach (var vma in _vmas)
         {
-            if (vma.File is { } file && !files.Contains(file.IMmapLock))
+            if (vma.File is { } file && taken.Add(file.IMmapLock))
             {
                 files.Add(file.IMmapLock);
             }
 
-            if (vma.Chain.Count > 0 && !roots.Contains(vma.Chain[0].Lock))
+            if (vma.Chain.Count > 0 && taken.Add(vma.Chain[0].Lock))
             {
                 roots.Add(vma.Chain[0].Lock);
             }

@@ -21,6 +21,25 @@ public sealed record VmOptions
     /// </summary>
     public bool LocklessPreCheck { get; init; } = true;
 
+    /// <summary>
+    /// How <c>mmu_invalidate_seq</c> is raised at the end of an invalidation: under the MMU lock (the kernel's, the
+    /// default), atomically before it, or with a plain load and store before it (loses updates under concurrency).
+    /// </summary>
+    public Invalidation.SeqCounterMode SeqCounter { get; init; }
+
+    /// <summary>
+    /// With <see cref="Invalidation.SeqCounterMode.PlainOutsideLock"/>: every this many increments, the invalidating
+    /// thread yields its core between loading the sequence and storing it plus one, as host preemption inside that
+    /// read-modify-write would. 0 disables it.
+    /// </summary>
+    public int PreemptInSeqUpdateEvery { get; init; }
+
+    /// <summary>
+    /// Test hook run between the load and the store of a <see cref="Invalidation.SeqCounterMode.PlainOutsideLock"/>
+    /// increment, on the invalidating thread: the window in which another increment is lost.
+    /// </summary>
+    public Action? BetweenSeqLoadAndStore { get; init; }
+
     /// <summary>Broken variants of the protocol, for oracle tests.</summary>
     public ShadowMutations Mutations { get; init; }
 
