@@ -58,8 +58,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-        control.Open();
-        control.StopAfter(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        control.Open(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
         SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();
