@@ -20,7 +20,7 @@ public sealed class GuestInstance
 
     private readonly SlotLayout[] _slots;
 
-    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations)
+    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false)
     {
         Spec = spec;
         Mm = host.CreateAddressSpace($"vmm-{spec.Name}", profile);
@@ -44,7 +44,7 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, GupFast = gupFast });
         Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
     }
 
