@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Hypervisor.HostMemory.Locking;
 
@@ -150,6 +151,7 @@ public sealed class RwSemaphore
     }
 
     [Conditional("DEBUG")]
+    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "uses this in Debug builds")]
     private void NoteRead(bool entered)
     {
 #if DEBUG
