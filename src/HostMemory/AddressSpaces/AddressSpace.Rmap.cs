@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hypervisor.HostMemory.Locking;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.Rmap;
@@ -228,16 +229,19 @@ public sealed partial class AddressSpace
     internal AllRmapLocks TakeAllRmapLocks()
     {
         Debug.Assert(_mmapLock.IsWriteLockHeld, "mm_take_all_locks: caller holds the mmap lock for write");
-        var files = new List<ReaderWriterLockSlim>();
-        var roots = new List<ReaderWriterLockSlim>();
+        // Each lock once, in first-seen order; the sets keep this linear in the number of VMAs (the kernel marks
+        // each mapping and anon_vma with a bit instead: AS_MM_ALL_LOCKS, the root's rb_root low bit).
+        var files = new List<RwSemaphore>();
+        var roots = new List<RwSemaphore>();
+        var seen = new HashSet<RwSemaphore>(ReferenceEqualityComparer.Instance);
         foreach (var vma in _vmas)
         {
-            if (vma.File is { } file && !files.Contains(file.IMmapLock))
+            if (vma.File is { } file && seen.Add(file.IMmapLock))
             {
                 files.Add(file.IMmapLock);
             }
 
-            if (vma.Chain.Count > 0 && !roots.Contains(vma.Chain[0].Lock))
+            if (vma.Chain.Count > 0 && seen.Add(vma.Chain[0].Lock))
             {
                 roots.Add(vma.Chain[0].Lock);
             }
@@ -250,9 +254,9 @@ public sealed partial class AddressSpace
     internal readonly struct AllRmapLocks : IDisposable
     {
         private readonly Lock _mutex;
-        private readonly List<ReaderWriterLockSlim> _held;
+        private readonly List<RwSemaphore> _held;
 
-        public AllRmapLocks(Lock mutex, List<ReaderWriterLockSlim> locks)
+        public AllRmapLocks(Lock mutex, List<RwSemaphore> locks)
         {
             _mutex = mutex;
             _held = locks;

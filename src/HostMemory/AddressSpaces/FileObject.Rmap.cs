@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hypervisor.HostMemory.Locking;
 using Hypervisor.HostMemory.Rmap;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
@@ -6,7 +7,7 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 /// <summary>The file side of the reverse map: <c>mapping-&gt;i_mmap</c> and <c>i_mmap_rwsem</c>.</summary>
 public sealed partial class FileObject
 {
-    private readonly ReaderWriterLockSlim _iMmapLock = new(LockRecursionPolicy.NoRecursion);
+    private readonly RwSemaphore _iMmapLock = new();
 
     /// <summary>The id page-cache frames of this file store in their mapping field.</summary>
     public ushort RmapId { get; private set; }
@@ -18,7 +19,7 @@ public sealed partial class FileObject
     internal List<Vma> IMmapNonlinear { get; } = [];
 
     /// <summary><c>i_mmap_rwsem</c>: read for rmap walks, write to link, unlink or resize a VMA of this file.</summary>
-    internal ReaderWriterLockSlim IMmapLock => _iMmapLock;
+    internal RwSemaphore IMmapLock => _iMmapLock;
 
     internal void RegisterRmap(RmapRegistry registry) => RmapId = registry.Register(this);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Locking;
 
@@ -22,6 +23,7 @@ public struct SpinLatch
     [UnscopedRef]
     public SpinLatchScope Enter()
     {
+        SchedulingPoint.Acquire("spin_lock");
         if (Interlocked.CompareExchange(ref _held, 1, 0) != 0)
         {
             EnterContended(ref _held);
@@ -36,7 +38,7 @@ public struct SpinLatch
         do
         {
             // Named wait: the holder runs a handful of loads and stores; if it was preempted, SpinWait yields the core.
-            spin.SpinOnce(sleep1Threshold: 20);
+            SchedulingPoint.SpinOnce(ref spin, "spin_lock");
         }
         while (Volatile.Read(ref held) != 0 || Interlocked.CompareExchange(ref held, 1, 0) != 0);
     }
@@ -49,5 +51,9 @@ public readonly ref struct SpinLatchScope
 
     internal SpinLatchScope(ref int held) => _held = ref held;
 
-    public void Dispose() => Volatile.Write(ref _held, 0);
+    public void Dispose()
+    {
+        Volatile.Write(ref _held, 0);
+        SchedulingPoint.Release("spin_unlock");
+    }
 }

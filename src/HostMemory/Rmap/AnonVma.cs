@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Locking;
 
 namespace Hypervisor.HostMemory.Rmap;
 
@@ -13,7 +14,7 @@ namespace Hypervisor.HostMemory.Rmap;
 public sealed class AnonVma
 {
     // The family's rw_semaphore; only the root's is used (anon_vma_lock_read/write lock anon_vma->root->rwsem).
-    private readonly ReaderWriterLockSlim? _rwsem;
+    private readonly RwSemaphore? _rwsem;
     private readonly RmapRegistry _registry;
 
     internal AnonVma(RmapRegistry registry, AnonVma? parent)
@@ -23,7 +24,7 @@ public sealed class AnonVma
         Root = parent?.Root ?? this;
         if (parent is null)
         {
-            _rwsem = new ReaderWriterLockSlim(LockRecursionPolicy.NoRecursion);
+            _rwsem = new RwSemaphore();
         }
 
         Id = registry.Register(this);
@@ -42,7 +43,7 @@ public sealed class AnonVma
     public bool IsFreed { get; private set; }
 
     /// <summary>The root's lock: read for rmap walks, write for linking and unlinking VMAs and for VMA boundary changes.</summary>
-    internal ReaderWriterLockSlim Lock => Root._rwsem!;
+    internal RwSemaphore Lock => Root._rwsem!;
 
     /// <summary>The VMAs linked to this anon_vma (its anon_vma_chains). Guarded by <see cref="Lock"/>.</summary>
     internal VmaIntervalSet Vmas { get; } = new();
