@@ -68,6 +68,26 @@ public class WriteWatchTests
     }
 
     [Test]
+    public void A_range_start_watches_exactly_the_frames_it_maps_writable()
+    {
+        using var env = new TestVm();
+        var vcpu = env.Vm.Vcpus[0];
+        vcpu.EnterGuest();
+        for (var g = 0UL; g < TestVm.GuestPages; g++)
+        {
+            vcpu.Access(new Gfn(g), write: g % 7 != 0, 0); // every seventh page only read: the zero page, read-only
+        }
+
+        vcpu.ExitGuest();
+        const ulong first = 100, end = 700; // crosses a page-table boundary (512 entries)
+        env.Mm.Mprotect(env.HvaOf(first), (end - first) * Hva.PageSize, Protection.Read);
+        var wrong = Enumerable.Range(0, (int)TestVm.GuestPages).Select(i => (ulong)i)
+            .Where(g => env.Host.Memory.IsWriteWatched(env.HostPfn(g)) != (g >= first && g < end && g % 7 != 0))
+            .ToList();
+        Assert.That(wrong, Is.Empty, "watched: the written pages of the range, nothing outside it, never the zero page");
+    }
+
+    [Test]
     public void A_store_after_fork_copies_and_is_not_reported()
     {
         using var env = new TestVm();

@@ -16,9 +16,18 @@ public sealed partial class NotifierChain
     private void WatchWritable(in NotifierRange range)
     {
         var memory = _mm.Host.Memory;
-        _mm.PageTable.ForEachTable(range.Start.PageNumber, range.End.PageNumber, (_, table, from, to) =>
+        var pageTable = _mm.PageTable;
+        var end = range.End.PageNumber;
+        for (var vpn = range.Start.PageNumber; vpn < end; vpn = (vpn | (PteTable.Entries - 1)) + 1)
         {
-            for (var j = from; j < to; j++)
+            var table = pageTable.Find(vpn);
+            if (table is null)
+            {
+                continue;
+            }
+
+            var last = (int)Math.Min(end - (vpn & ~(ulong)(PteTable.Entries - 1)), PteTable.Entries);
+            for (var j = PageTable.PteIndex(vpn); j < last; j++)
             {
                 var pte = Volatile.Read(ref table.Slots[j]);
                 if ((pte & (Pte.Present | Pte.Writable)) == (Pte.Present | Pte.Writable))
@@ -26,6 +35,6 @@ public sealed partial class NotifierChain
                     memory.SetWriteWatch(Pte.PfnOf(pte));
                 }
             }
-        });
+        }
     }
 }
