@@ -26,4 +26,10 @@ public static class ShadowViolations
 
     /// <summary>I14: a get_user_pages reference not dropped exactly once.</summary>
     public static readonly ViolationKind PageReferenceLeak = new("page-reference-leak");
+
+    /// <summary>Shadow mode: a vCPU walk reached a shadow page freed after a zap (the flush before the free was skipped).</summary>
+    public static readonly ViolationKind ShadowPageUseAfterFree = new("shadow-page-use-after-free");
+
+    /// <summary>Shadow mode: a leaf SPTE and the reverse map (or a write-track count) disagree.</summary>
+    public static readonly ViolationKind RmapMismatch = new("rmap-mismatch");
 }

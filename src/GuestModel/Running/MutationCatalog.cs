@@ -34,6 +34,7 @@ public static class MutationCatalog
         ["gru-no-purge"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.GruNoPurge),
         ["xpmem-no-ack-wait"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoAckWait),
         ["xpmem-no-seq-check"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoSeqCheck),
+        ["hmm-skip-when-busy"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.HmmSkipWhenBusy),
     };
 
     /// <summary>Every mutation name, sorted.</summary>

@@ -31,7 +31,12 @@ public sealed partial class DeviceMirror
             _mutex.Wait();
             try
             {
+                var from = done;
                 done = Copy(address, pages, done, buffer, write);
+                if (CommandTime > TimeSpan.Zero && done > from)
+                {
+                    Thread.Sleep(CommandTime); // the transfer of what was copied, still under the mutex
+                }
             }
             finally
             {

@@ -19,9 +19,22 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// 6. else install, writable only if the host gave a writable page and the slot allows writes;
 /// 7. unlock and drop the page reference: exactly once, on retry and on success. The SPTE holds no reference.
 /// </summary>
+/// <remarks>
+/// TDP and shadow mode share every step but the install (step 6), which <see cref="IFaultInstall"/> supplies, and the
+/// lock mode: the TDP MMU installs under the read lock with compare-exchange, the shadow MMU links shadow pages and
+/// reverse-map entries under the write lock (<c>FNAME(page_fault)</c> takes <c>write_lock(&amp;kvm-&gt;mmu_lock)</c>).
+/// </remarks>
 public sealed partial class VirtualMachine
 {
     internal FaultOutcome HandleFault(Vcpu vcpu, ulong gfn, bool write)
+    {
+        var install = new TdpInstall();
+        return HandleFault(vcpu, gfn, write, ref install);
+    }
+
+    /// <summary>The shared fault path (steps 1 to 7) with a mode's install.</summary>
+    internal FaultOutcome HandleFault<TInstall>(Vcpu vcpu, ulong gfn, bool write, ref TInstall install)
+        where TInstall : struct, IFaultInstall
     {
         var stats = vcpu.Stats;
         stats.Faults++;
@@ -80,14 +93,30 @@ public sealed partial class VirtualMachine
         }
 
         FaultOutcome outcome;
-        _mmuLock.EnterRead();
+        var exclusive = install.NeedsWriteLock;
+        if (exclusive)
+        {
+            _mmuLock.EnterWrite();
+        }
+        else
+        {
+            _mmuLock.EnterRead();
+        }
+
         try
         {
-            outcome = InstallUnderLock(vcpu, slot, gfn, hva, gup, write, mmuSeq);
+            outcome = CheckStaleUnderLock(vcpu, gfn, mmuSeq) ?? install.Install(this, vcpu, slot, gfn, hva, gup, write);
         }
         finally
         {
-            _mmuLock.ExitRead();
+            if (exclusive)
+            {
+                _mmuLock.ExitWrite();
+            }
+            else
+            {
+                _mmuLock.ExitRead();
+            }
         }
 
         // kvm_release_pfn_clean: the reference gup took is dropped whatever happened.
@@ -101,8 +130,11 @@ public sealed partial class VirtualMachine
         return outcome;
     }
 
-    /// <summary>Steps 5 and 6: the locked retry check, then the install. Caller holds the MMU lock (read).</summary>
-    private FaultOutcome InstallUnderLock(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, long mmuSeq)
+    /// <summary>
+    /// Step 5 (<c>is_page_fault_stale</c>): a retry outcome if the VM is released or detached or an invalidation
+    /// covering the gfn is in progress or completed since the sample; null when the install may go ahead.
+    /// </summary>
+    private FaultOutcome? CheckStaleUnderLock(Vcpu vcpu, ulong gfn, long mmuSeq)
     {
         Debug.Assert(_mmuLock.IsHeld, "the install decision is made under the MMU lock, which keeps the invalidation state stable");
         var stats = vcpu.Stats;
@@ -123,6 +155,14 @@ public sealed partial class VirtualMachine
             return FaultOutcome.Retry;
         }
 
+        return null;
+    }
+
+    /// <summary>Step 6 in TDP mode (<c>kvm_tdp_mmu_map</c>): install by compare-exchange. Caller holds the MMU lock (read).</summary>
+    private FaultOutcome InstallTdp(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write)
+    {
+        Debug.Assert(_mmuLock.IsHeld, "a TDP install happens under the MMU lock");
+        var stats = vcpu.Stats;
         ref var entry = ref Table.Slot(gfn);
         var old = Volatile.Read(ref entry);
         var writable = gup.Writable && !slot.ReadOnly;
@@ -153,4 +193,24 @@ public sealed partial class VirtualMachine
         stats.SptesInstalled++;
         return FaultOutcome.Installed;
     }
+
+    private struct TdpInstall : IFaultInstall
+    {
+        public readonly bool NeedsWriteLock => false;
+
+        public readonly FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write) =>
+            vm.InstallTdp(vcpu, slot, gfn, hva, gup, write);
+    }
+}
+
+/// <summary>
+/// Step 6 of the shared fault path: what a mode installs once the locked retry check passed. Called with the MMU lock
+/// held (for write when <see cref="NeedsWriteLock"/>), the host page's reference still held by the caller.
+/// </summary>
+internal interface IFaultInstall
+{
+    /// <summary>True if the install needs the MMU lock for write.</summary>
+    bool NeedsWriteLock { get; }
+
+    FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write);
 }

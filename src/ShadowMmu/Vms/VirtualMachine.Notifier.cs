@@ -178,6 +178,9 @@ public sealed partial class VirtualMachine
             {
                 flushed = FlushRemoteTlbs();
             }
+
+            // kvm_mmu_zap_all: the shadow pages themselves go too (their leaf SPTEs are already clear).
+            Shadow?.ZapAll();
         }
         finally
         {

@@ -2,6 +2,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.ShadowMmu.Invalidation;
+using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
@@ -53,6 +54,11 @@ public sealed partial class VirtualMachine : IDisposable
 
         _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations);
         _monitor = new ProtocolMonitor(name, addressSpace, Violations, _mmuLock);
+        if (Options.Mmu == MmuMode.Shadow)
+        {
+            Shadow = new ShadowPaging(this, _memslots.Length == 0 ? 0 : _memslots.Max(s => s.EndGfn));
+        }
+
         _vcpus = [.. Enumerable.Range(0, Options.Vcpus).Select(i => new Vcpu(this, i, Options.TlbEntries))];
         _notifier = new VmMmuNotifier(this);
         // kvm_init_mmu_notifier: subscribe before any SPTE can exist.
@@ -66,7 +72,14 @@ public sealed partial class VirtualMachine : IDisposable
 
     public VmOptions Options { get; }
 
+    /// <summary>The TDP table (gfn to SPTE); empty in shadow mode.</summary>
     public ShadowPageTable Table { get; } = new();
+
+    /// <summary>The shadow MMU's state in shadow mode (<see cref="MmuMode.Shadow"/>), else null.</summary>
+    public ShadowPaging? Shadow { get; }
+
+    /// <summary>The MMU lock, for the shadow MMU's partial state and its assertions.</summary>
+    internal MmuLock MmuLock => _mmuLock;
 
     public IReadOnlyList<Memslot> Memslots => _memslots;
 
@@ -132,6 +145,11 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>Number of present SPTEs (walks the table; for tests and statistics).</summary>
     public long CountPresentSptes()
     {
+        if (Shadow is { } shadow)
+        {
+            return shadow.CountPresentLeafSptes();
+        }
+
         long count = 0;
         foreach (var slot in _memslots)
         {
@@ -231,6 +249,9 @@ public sealed partial class VirtualMachine : IDisposable
 
         DetachNotifier();
     }
+
+    /// <summary>The protocol monitor's install check (invariants I2 and I4), for a mode's install step.</summary>
+    internal void CheckInstall(ulong gfn, Hva hva, Pfn pfn, int vcpu) => _monitor.CheckInstall(gfn, hva, pfn, vcpu);
 
     internal void ReportCallbackAfterUnregister(string detail) =>
         Violations.Report(ShadowViolations.CallbackAfterUnregister, new AccessSite(Name, -1, 0), -1, detail);

@@ -6,6 +6,13 @@ public sealed record VmOptions
     /// <summary>Number of vCPUs created with the VM.</summary>
     public int Vcpus { get; init; } = 1;
 
+    /// <summary>
+    /// How guest memory is translated: <see cref="MmuMode.Tdp"/> (one gfn-to-pfn table, the vCPU TLB keyed by gfn) or
+    /// <see cref="MmuMode.Shadow"/> (shadow pages over the guest's own page tables, the TLB keyed by PCID and guest
+    /// virtual page).
+    /// </summary>
+    public MmuMode Mmu { get; init; } = MmuMode.Tdp;
+
     /// <summary>Entries in each vCPU's software TLB (a power of two).</summary>
     public int TlbEntries { get; init; } = 64;
 
