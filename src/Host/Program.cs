@@ -21,6 +21,7 @@ internal static class Program
             Analyze.AnalyzeVerb.Create(),
             ExploreVerb.Create(),
             ReplayVerb.Create(),
+            Experiments.ExperimentVerb.Create(),
         };
 
         try

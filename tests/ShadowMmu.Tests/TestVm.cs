@@ -25,7 +25,8 @@ internal sealed class TestVm : IDisposable
         HostMutations hostMutations = HostMutations.None,
         ulong guestPages = GuestPages,
         bool pfnCaches = false,
-        bool preCheck = true)
+        bool preCheck = true,
+        MmuMode mmu = MmuMode.Tdp)
     {
         Host = new HostSystem(new HostOptions { RamBytes = Math.Max(64L << 20, (long)guestPages * 2 * 4096), SwapBytes = 16L << 20, Mutations = hostMutations });
         Mm = Host.CreateAddressSpace("vmm", profile);
@@ -36,6 +37,7 @@ internal sealed class TestVm : IDisposable
             new VmOptions
             {
                 Vcpus = vcpus, Mutations = mutations, AfterGetUserPages = afterGup, PfnCaches = pfnCaches, LocklessPreCheck = preCheck,
+                Mmu = mmu,
             });
     }
 

@@ -43,7 +43,11 @@ public sealed class ClientInstance : IDisposable
         switch (spec.Kind)
         {
             case ClientKind.HmmMirror:
-                _hmm = new DeviceMirror(guest.Mm, spec.Name, mutations) { PreemptInFaultWindowEvery = GuestInstance.PreemptionRate };
+                _hmm = new DeviceMirror(guest.Mm, spec.Name, mutations)
+                {
+                    PreemptInFaultWindowEvery = GuestInstance.PreemptionRate,
+                    CommandTime = TimeSpan.FromMicroseconds(spec.CommandMicros),
+                };
                 Statistics = _hmm.Statistics;
                 break;
             case ClientKind.GruTlb:
@@ -78,7 +82,9 @@ public sealed class ClientInstance : IDisposable
         ArgumentNullException.ThrowIfNull(control);
         var thread = SchedulingPoint.CreateThread($"client:{Spec.Kind}:{Spec.Name}", control.Guard(() =>
         {
-            while (!control.StopRequested && !Guest.Mm.IsDead)
+            // An OOM kill ends the VMM's device work: a killed process issues no more commands (the reaper, which
+            // found the device busy, then gets the mutex on a later attempt).
+            while (!control.StopRequested && !Guest.Mm.IsDead && !Guest.Mm.IsOomReaped)
             {
                 Step();
                 if (++_operations % CheckEvery == 0)

@@ -9,7 +9,7 @@ namespace Hypervisor.GuestModel.Clients;
 public sealed record ClientSpec
 {
     /// <summary>Keys of an entry of <c>clients</c>.</summary>
-    public static IReadOnlyList<string> Fields { get; } = ["name", "kind", "guest", "size", "remoteLatencyMicros"];
+    public static IReadOnlyList<string> Fields { get; } = ["name", "kind", "guest", "size", "remoteLatencyMicros", "commandMicros"];
 
     /// <summary>Name, <c>[a-z0-9-]+</c>, unique among clients.</summary>
     public required string Name { get; init; }
@@ -24,4 +24,10 @@ public sealed record ClientSpec
 
     /// <summary>XPMEM only: also attach a remote importer with this one-way latency; null for a local importer only.</summary>
     public long? RemoteLatencyMicros { get; init; }
+
+    /// <summary>
+    /// HMM only: how long each device command (a read or write of a chunk) keeps the mirror's mutex, as a DMA
+    /// transfer under <c>dmirror-&gt;mutex</c> would; 0 for a copy as fast as the model runs.
+    /// </summary>
+    public long CommandMicros { get; init; }
 }

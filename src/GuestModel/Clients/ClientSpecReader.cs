@@ -36,13 +36,20 @@ public static class ClientSpecReader
                 reader.Error("remoteLatencyMicros", $"expected only for kind xpmem-export, got it for {ScenarioFields.EnumValue(kind)}");
             }
 
+            var command = reader.OptionalLong("commandMicros", min: 0, max: 1_000_000);
+            if (command is not null && kind != ClientKind.HmmMirror)
+            {
+                reader.Error("commandMicros", $"expected only for kind hmm-mirror, got it for {ScenarioFields.EnumValue(kind)}");
+            }
+
             if (name.Length > 0 && !names.Add(name))
             {
                 reader.Error("name", $"duplicate client name \"{name}\"");
             }
 
             reader.ReportUnknownKeys(ClientSpec.Fields);
-            clients.Add(new ClientSpec { Name = name, Kind = kind, Guest = guestName, Size = size, RemoteLatencyMicros = latency });
+            clients.Add(new ClientSpec { Name = name, Kind = kind, Guest = guestName, Size = size, RemoteLatencyMicros = latency,
+                CommandMicros = command ?? 0 });
         }
 
         return clients;

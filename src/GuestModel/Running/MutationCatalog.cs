@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
 using Hypervisor.ShadowMmu.Vms;
 
@@ -18,12 +19,23 @@ public static class MutationCatalog
         ["no-dirty-propagation"] = new(ShadowMutations.NoDirtyPropagation, HostMutations.None, null),
         ["no-young-propagation"] = new(ShadowMutations.NoYoungPropagation, HostMutations.None, null),
         ["end-order-swapped"] = new(ShadowMutations.EndOrderSwapped, HostMutations.None, null),
+        // Broken variants of shadow paging; they matter only for guests with mmu: shadow.
+        ["no-gpt-write-protect"] = new(ShadowMutations.NoGptWriteProtect, HostMutations.None, null),
+        ["rmap-zaps-one-alias"] = new(ShadowMutations.RmapZapsOneAlias, HostMutations.None, null),
+        ["no-invlpg-flush"] = new(ShadowMutations.NoInvlpgFlush, HostMutations.None, null),
         ["register-without-pin"] = new(ShadowMutations.None, HostMutations.RegisterWithoutPin, null),
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),
         ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),
         ["table-free-before-flush"] = new(ShadowMutations.None, HostMutations.TableFreeBeforeFlush, null),
         ["rmap-walk-without-ptl"] = new(ShadowMutations.None, HostMutations.RmapWalkWithoutPtl, null),
+        // Lockless walkers exist only where a scenario turns gup_fast on (lockless-walkers.yaml).
+        ["table-free-no-sync"] = new(ShadowMutations.None, HostMutations.TableFreeNoSync, null),
+        // The missing barrier exists only where walkers count themselves: it forces that table-free scheme.
+        ["walker-counter-no-barrier"] = new(ShadowMutations.None, HostMutations.WalkerCounterNoBarrier, null)
+        {
+            ForcedTableFree = TableFreeScheme.WalkerCounter,
+        },
         ["xip-unmap-without-notify"] = new(ShadowMutations.None, HostMutations.XipUnmapWithoutNotify, null),
         // Nonlinear VMAs, and so try_to_unmap_cluster, exist only in the legacy profile.
         ["cluster-range-one-page"] = new(ShadowMutations.None, HostMutations.ClusterRangeOnePage, NotifierProfile.Legacy2008),
@@ -34,6 +46,7 @@ public static class MutationCatalog
         ["gru-no-purge"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.GruNoPurge),
         ["xpmem-no-ack-wait"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoAckWait),
         ["xpmem-no-seq-check"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.XpmemNoSeqCheck),
+        ["hmm-skip-when-busy"] = new(ShadowMutations.None, HostMutations.None, null, MirrorMutations.HmmSkipWhenBusy),
     };
 
     /// <summary>Every mutation name, sorted.</summary>
@@ -54,6 +67,9 @@ public static class MutationCatalog
     public sealed record Mutation(ShadowMutations Shadow, HostMutations Host, NotifierProfile? ForcedProfile,
         MirrorMutations Mirror = MirrorMutations.None)
     {
+        /// <summary>The table-free scheme the variant needs, overriding the scenario's; null keeps it.</summary>
+        public TableFreeScheme? ForcedTableFree { get; init; }
+
         public static readonly Mutation None = new(ShadowMutations.None, HostMutations.None, null);
     }
 }

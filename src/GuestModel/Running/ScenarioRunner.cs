@@ -55,7 +55,15 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         ControlledScheduler? scheduler, CancellationToken cancellation)
     {
         var profile = mutation.ForcedProfile ?? options.Profile ?? scenario.Host.NotifierProfile;
-        var host = new HostSystem(new HostOptions { RamBytes = scenario.Host.Ram, SwapBytes = scenario.Host.Swap, Mutations = mutation.Host }, time);
+        var host = new HostSystem(new HostOptions
+        {
+            RamBytes = scenario.Host.Ram,
+            SwapBytes = scenario.Host.Swap,
+            Mutations = mutation.Host,
+            Cpus = scenario.Host.Cpus,
+            TableFree = mutation.ForcedTableFree ?? scenario.Host.TableFree,
+            LocklessWalkDelayEvery = scenario.Host.WalkerDelayEvery,
+        }, time);
         var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
         var clock = new RunClock(time);
         var profileName = Names.Kebab(profile.ToString());
@@ -64,7 +72,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
-        var guests = scenario.Guests.Select(g => new GuestInstance(g, host, profile, mutation.Shadow)).ToList();
+        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow, scenario.Host.GupFast)).ToList();
         foreach (var guest in guests)
         {
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
@@ -98,8 +106,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-        control.Open();
-        control.StopAfter(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        control.Open(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
         SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();

@@ -12,11 +12,11 @@ public static class ScenarioFields
         ["name", "description", "seed", "duration", "accessBudget", "statsInterval", "restart", "host", "guests", "activities", "clients"];
 
     /// <summary>Keys of <c>host</c>.</summary>
-    public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile"];
+    public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile", "cpus", "tableFree", "gupFast", "walkerDelayEvery"];
 
     /// <summary>Keys of an entry of <c>guests</c>.</summary>
     public static IReadOnlyList<string> Guest { get; } =
-        ["name", "memory", "vcpus", "backing", "writeNotify", "fileMapping", "memslots", "workload", "vcpuWorkloads"];
+        ["name", "memory", "vcpus", "backing", "writeNotify", "fileMapping", "memslots", "workload", "vcpuWorkloads", "mmu", "pageTableChurn"];
 
     /// <summary>Keys of an entry of <c>memslots</c>.</summary>
     public static IReadOnlyList<string> Memslot { get; } = ["base", "size", "readOnly", "backing"];

@@ -157,6 +157,11 @@ public sealed partial class NotifierChain
             return Refused();
         }
 
+        if (Volatile.Read(ref _subscriptions) is not null)
+        {
+            WatchWritable(range);
+        }
+
         return true;
     }
 

@@ -23,4 +23,9 @@ public enum MirrorMutations
     /// <summary><c>xpmem-no-seq-check</c>: the modern driver as it is: a fault installs the page it pinned even if an
     /// invalidation of that page ran between the pin and the install (no sequence check).</summary>
     XpmemNoSeqCheck = 1 << 3,
+
+    /// <summary><c>hmm-skip-when-busy</c>: the HMM mirror's non-blockable invalidate, finding the device busy, returns
+    /// true without dropping its entries instead of refusing (<c>-EAGAIN</c>), so the OOM reaper frees pages the
+    /// device still maps.</summary>
+    HmmSkipWhenBusy = 1 << 4,
 }

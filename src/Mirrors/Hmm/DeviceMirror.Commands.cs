@@ -32,7 +32,12 @@ public sealed partial class DeviceMirror
             SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
+                var from = done;
                 done = Copy(address, pages, done, buffer, write);
+                if (CommandTime > TimeSpan.Zero && done > from)
+                {
+                    SchedulingPoint.Sleep(CommandTime, "hmm command transfer"); // the transfer of what was copied, still under the mutex
+                }
             }
             finally
             {

@@ -59,6 +59,13 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     /// </summary>
     public int PreemptInFaultWindowEvery { get; init; }
 
+    /// <summary>
+    /// How long each device command keeps the mutex after its copy (a DMA transfer: <c>dmirror_do_read</c> and
+    /// <c>dmirror_do_write</c> run under <c>dmirror-&gt;mutex</c>); zero by default. While it runs, a non-blockable
+    /// invalidation (the OOM reaper's) finds the device busy and refuses.
+    /// </summary>
+    public TimeSpan CommandTime { get; init; }
+
     /// <summary>Device page-table entries present now.</summary>
     public int MappedPages
     {
@@ -92,6 +99,11 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
         }
         else if (!_mutex.Wait(0))
         {
+            if ((Mutations & MirrorMutations.HmmSkipWhenBusy) != 0)
+            {
+                return true; // broken: claims the range is invalidated while the device keeps its entries
+            }
+
             Statistics.Refused();
             return false; // the device is busy and we may not sleep: -EAGAIN
         }

@@ -13,4 +13,6 @@ public enum FaultOutcome : byte
     HostFault,
     /// <summary>The address space has exited.</summary>
     VmDead,
+    /// <summary>Shadow mode: the guest walk failed; a page fault is injected into the guest.</summary>
+    GuestPageFault,
 }

@@ -13,4 +13,6 @@ public enum AccessStatus : byte
     VmDead,
     /// <summary>The vCPU was asked to stop while the access was retrying.</summary>
     Stopped,
+    /// <summary>Shadow mode: the guest's own page tables do not allow the access; the guest takes a page fault.</summary>
+    GuestPageFault,
 }

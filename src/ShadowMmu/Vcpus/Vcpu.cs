@@ -22,7 +22,7 @@ namespace Hypervisor.ShadowMmu.Vcpus;
 /// request before touching memory, or the flusher sees it in guest mode and waits. Pending requests are checked
 /// at every access, which is where the IPI would land.
 /// </remarks>
-public sealed class Vcpu
+public sealed partial class Vcpu
 {
     private const ulong TlbWritable = 1UL << 0;
     private const ulong TlbDirty = 1UL << 1;
@@ -206,7 +206,11 @@ public sealed class Vcpu
         if (write)
         {
             Stats.Writes++;
-            _memory.Write(pfn, value, site);
+            if (_memory.GuestWrite(pfn, value, site))
+            {
+                Vm.CheckWatchedWrite(Index, g, pfn);
+            }
+
             return new AccessResult(AccessStatus.Ok, value, pfn);
         }
 

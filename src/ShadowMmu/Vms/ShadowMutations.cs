@@ -28,4 +28,20 @@ public enum ShadowMutations
     /// cache's <c>mmu_notifier_retry_cache</c>) can then see neither the open section nor the new sequence.
     /// </summary>
     EndOrderSwapped = 1 << 7,
+
+    /// <summary>
+    /// Shadow mode: a new shadow page does not write-protect the guest table it shadows (<c>account_shadowed</c> skips
+    /// <c>__kvm_write_track_add_gfn</c> and <c>rmap_write_protect</c>), so guest edits of that table do not trap and
+    /// its SPTEs outlive them.
+    /// </summary>
+    NoGptWriteProtect = 1 << 10,
+
+    /// <summary>
+    /// Shadow mode: an rmap-based zap (<c>kvm_zap_rmap</c>) clears only the first SPTE of each gfn's list: the other
+    /// aliases of the page keep mapping the old host frame.
+    /// </summary>
+    RmapZapsOneAlias = 1 << 11,
+
+    /// <summary>Shadow mode: INVLPG syncs the shadow entry but flushes no TLB (neither <c>flush_tlb_gva</c> nor the remote flush).</summary>
+    NoInvlpgFlush = 1 << 12,
 }

@@ -12,7 +12,8 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// The guest fault path, step for step as KVM's (<c>kvm_tdp_page_fault</c> → <c>kvm_faultin_pfn</c> →
 /// <c>is_page_fault_stale</c> → <c>kvm_tdp_mmu_map</c>):
 /// 1. sample <c>InvalidateSeq</c> (acquire) before looking at the host page tables;
-/// 2. resolve the page with <c>GetUserPages</c> (may fault, break COW, swap in), taking a page reference;
+/// 2. resolve the page, taking a page reference: with <see cref="VmOptions.GupFast"/> first locklessly
+///    (<c>hva_to_pfn_fast</c>), else or on its failure with <c>GetUserPages</c> (may fault, break COW, swap in);
 /// 3. before and after step 2, retry at once if a lockless pre-check already sees a reason to
 ///    (<c>mmu_invalidate_retry_gfn_unsafe</c>; it may be wrong either way, so it never replaces step 5);
 /// 4. take the MMU lock (read);
@@ -20,9 +21,22 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// 6. else install, writable only if the host gave a writable page and the slot allows writes;
 /// 7. unlock and drop the page reference: exactly once, on retry and on success. The SPTE holds no reference.
 /// </summary>
+/// <remarks>
+/// TDP and shadow mode share every step but the install (step 6), which <see cref="IFaultInstall"/> supplies, and the
+/// lock mode: the TDP MMU installs under the read lock with compare-exchange, the shadow MMU links shadow pages and
+/// reverse-map entries under the write lock (<c>FNAME(page_fault)</c> takes <c>write_lock(&amp;kvm-&gt;mmu_lock)</c>).
+/// </remarks>
 public sealed partial class VirtualMachine
 {
     internal FaultOutcome HandleFault(Vcpu vcpu, ulong gfn, bool write)
+    {
+        var install = new TdpInstall();
+        return HandleFault(vcpu, gfn, write, ref install);
+    }
+
+    /// <summary>The shared fault path (steps 1 to 7) with a mode's install.</summary>
+    internal FaultOutcome HandleFault<TInstall>(Vcpu vcpu, ulong gfn, bool write, ref TInstall install)
+        where TInstall : struct, IFaultInstall
     {
         var stats = vcpu.Stats;
         stats.Faults++;
@@ -51,7 +65,7 @@ public sealed partial class VirtualMachine
             }
         }
 
-        var gup = AddressSpace.GetUserPages(hva, write);
+        var gup = ResolveHostPage(slot, hva, write);
         if (gup.Status != HostStatus.Ok)
         {
             stats.HostFaultErrors++;
@@ -82,14 +96,36 @@ public sealed partial class VirtualMachine
         }
 
         FaultOutcome outcome;
-        _mmuLock.EnterRead();
+        var exclusive = install.NeedsWriteLock;
+        if (exclusive)
+        {
+            _mmuLock.EnterWrite();
+        }
+        else
+        {
+            _mmuLock.EnterRead();
+        }
+
         try
         {
-            outcome = InstallUnderLock(vcpu, slot, gfn, hva, gup, write, mmuSeq);
+            var stale = CheckStaleUnderLock(vcpu, gfn, mmuSeq);
+            if (stale is null)
+            {
+                HostMappingLevelUnderLock(hva);
+            }
+
+            outcome = stale ?? install.Install(this, vcpu, slot, gfn, hva, gup, write);
         }
         finally
         {
-            _mmuLock.ExitRead();
+            if (exclusive)
+            {
+                _mmuLock.ExitWrite();
+            }
+            else
+            {
+                _mmuLock.ExitRead();
+            }
         }
 
         // kvm_release_pfn_clean: the reference gup took is dropped whatever happened.
@@ -103,8 +139,41 @@ public sealed partial class VirtualMachine
         return outcome;
     }
 
-    /// <summary>Steps 5 and 6: the locked retry check, then the install. Caller holds the MMU lock (read).</summary>
-    private FaultOutcome InstallUnderLock(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, long mmuSeq)
+    /// <summary>
+    /// <c>hva_to_pfn</c>: <c>hva_to_pfn_fast</c> asks the lockless walk for a writable page whenever the slot could map
+    /// one (a read fault too: KVM maps writable if the host already is), and only a read-only slot skips it; on any
+    /// failure the locked GUP resolves the fault as asked.
+    /// </summary>
+    private GupResult ResolveHostPage(Memslot slot, Hva hva, bool write)
+    {
+        if (Options.GupFast && !slot.ReadOnly && AddressSpace.TryGetUserPageFast(hva, write: true, out var fast))
+        {
+            return fast;
+        }
+
+        return AddressSpace.GetUserPages(hva, write);
+    }
+
+    /// <summary>
+    /// <c>kvm_mmu_hugepage_adjust</c>'s host walk (<c>host_pfn_mapping_level</c>), with <see cref="VmOptions.GupFast"/>:
+    /// "mmu_invalidate_retry() was successful and mmu_lock is held, so the pmd can't be split from under us". SPTEs are
+    /// 4 KiB here, so the level only confirms that; the walk is one more lockless walker the table frees must respect.
+    /// </summary>
+    private void HostMappingLevelUnderLock(Hva hva)
+    {
+        Debug.Assert(_mmuLock.IsHeld, "the host level is read after the stale check, under the MMU lock");
+        if (Options.GupFast)
+        {
+            var level = AddressSpace.HostPfnMappingLevel(hva);
+            Debug.Assert(level == HostMemory.AddressSpaces.HostPageLevel.Page4K, "the host maps 4 KiB pages only");
+        }
+    }
+
+    /// <summary>
+    /// Step 5 (<c>is_page_fault_stale</c>): a retry outcome if the VM is released or detached or an invalidation
+    /// covering the gfn is in progress or completed since the sample; null when the install may go ahead.
+    /// </summary>
+    private FaultOutcome? CheckStaleUnderLock(Vcpu vcpu, ulong gfn, long mmuSeq)
     {
         Debug.Assert(_mmuLock.IsHeld, "the install decision is made under the MMU lock, which keeps the invalidation state stable");
         var stats = vcpu.Stats;
@@ -125,6 +194,14 @@ public sealed partial class VirtualMachine
             return FaultOutcome.Retry;
         }
 
+        return null;
+    }
+
+    /// <summary>Step 6 in TDP mode (<c>kvm_tdp_mmu_map</c>): install by compare-exchange. Caller holds the MMU lock (read).</summary>
+    private FaultOutcome InstallTdp(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write)
+    {
+        Debug.Assert(_mmuLock.IsHeld, "a TDP install happens under the MMU lock");
+        var stats = vcpu.Stats;
         ref var entry = ref Table.Slot(gfn);
         var old = Volatile.Read(ref entry);
         var writable = gup.Writable && !slot.ReadOnly;
@@ -155,4 +232,24 @@ public sealed partial class VirtualMachine
         stats.SptesInstalled++;
         return FaultOutcome.Installed;
     }
+
+    private struct TdpInstall : IFaultInstall
+    {
+        public readonly bool NeedsWriteLock => false;
+
+        public readonly FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write) =>
+            vm.InstallTdp(vcpu, slot, gfn, hva, gup, write);
+    }
+}
+
+/// <summary>
+/// Step 6 of the shared fault path: what a mode installs once the locked retry check passed. Called with the MMU lock
+/// held (for write when <see cref="NeedsWriteLock"/>), the host page's reference still held by the caller.
+/// </summary>
+internal interface IFaultInstall
+{
+    /// <summary>True if the install needs the MMU lock for write.</summary>
+    bool NeedsWriteLock { get; }
+
+    FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write);
 }

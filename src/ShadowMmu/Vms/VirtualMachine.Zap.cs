@@ -24,52 +24,69 @@ public sealed partial class VirtualMachine
         }
 
         var state = new ZapState(AddressSpace.Host.Memory, Options.Mutations);
+        if (Shadow is { } shadow)
+        {
+            shadow.ZapRmapRange(start, end, ref state); // kvm_unmap_gfn_range -> kvm_zap_rmap
+            return state.Zapped;
+        }
+
         Table.ForEachLeaf(start, end, ref state, static (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref ZapState s) =>
         {
             var entries = leaf.Entries;
             for (var i = from; i < to; i++)
             {
-                var old = Volatile.Read(ref entries[i]);
-                if (!Spte.IsPresent(old))
-                {
-                    continue;
-                }
-
-                // A vCPU only ever adds A or D, by compare-exchange on the value it walked. With both set nothing
-                // can change under us and a plain store is exact; otherwise exchange so a late bit is not lost.
-                if ((old & (Spte.Accessed | Spte.Dirty)) == (Spte.Accessed | Spte.Dirty))
-                {
-                    Volatile.Write(ref entries[i], 0UL);
-                }
-                else
-                {
-                    old = Interlocked.Exchange(ref entries[i], 0UL);
-                    if (!Spte.IsPresent(old))
-                    {
-                        continue;
-                    }
-                }
-
-                s.Zapped++;
-                var flags = FrameFlags.None;
-                if ((old & Spte.Accessed) != 0 && (s.Mutations & ShadowMutations.NoYoungPropagation) == 0)
-                {
-                    flags |= FrameFlags.Referenced;
-                }
-
-                if ((old & Spte.Dirty) != 0 && (s.Mutations & ShadowMutations.NoDirtyPropagation) == 0)
-                {
-                    flags |= FrameFlags.Dirty;
-                }
-
-                var pfn = Spte.PfnOf(old);
-                if (flags != FrameFlags.None && (s.Memory.Flags(pfn) & flags) != flags)
-                {
-                    s.Memory.SetFlags(pfn, flags); // kvm_set_pfn_accessed / kvm_set_pfn_dirty, one atomic
-                }
+                ZapSpte(ref entries[i], ref s);
             }
         });
         return state.Zapped;
+    }
+
+    /// <summary>
+    /// Clears one SPTE and passes its accessed and dirty bits to the host frame (<c>mmu_spte_clear_track_bits</c>);
+    /// the one piece of zapping TDP and shadow mode share. Returns the old SPTE if it was present, else 0.
+    /// </summary>
+    internal static ulong ZapSpte(ref ulong entry, ref ZapState s)
+    {
+        var old = Volatile.Read(ref entry);
+        if (!Spte.IsPresent(old))
+        {
+            return 0;
+        }
+
+        // A vCPU only ever adds A or D, by compare-exchange on the value it walked. With both set nothing
+        // can change under us and a plain store is exact; otherwise exchange so a late bit is not lost.
+        if ((old & (Spte.Accessed | Spte.Dirty)) == (Spte.Accessed | Spte.Dirty))
+        {
+            Volatile.Write(ref entry, 0UL);
+        }
+        else
+        {
+            old = Interlocked.Exchange(ref entry, 0UL);
+            if (!Spte.IsPresent(old))
+            {
+                return 0;
+            }
+        }
+
+        s.Zapped++;
+        var flags = FrameFlags.None;
+        if ((old & Spte.Accessed) != 0 && (s.Mutations & ShadowMutations.NoYoungPropagation) == 0)
+        {
+            flags |= FrameFlags.Referenced;
+        }
+
+        if ((old & Spte.Dirty) != 0 && (s.Mutations & ShadowMutations.NoDirtyPropagation) == 0)
+        {
+            flags |= FrameFlags.Dirty;
+        }
+
+        var pfn = Spte.PfnOf(old);
+        if (flags != FrameFlags.None && (s.Memory.Flags(pfn) & flags) != flags)
+        {
+            s.Memory.SetFlags(pfn, flags); // kvm_set_pfn_accessed / kvm_set_pfn_dirty, one atomic
+        }
+
+        return old;
     }
 
     /// <summary>
@@ -115,6 +132,11 @@ public sealed partial class VirtualMachine
     private bool AgeGfnRange(ulong start, ulong end, bool clear)
     {
         Debug.Assert(_mmuLock.IsHeld, "aging walks the shadow table under the MMU lock, which keeps its leaves alive");
+        if (Shadow is { } shadow)
+        {
+            return shadow.AgeRmapRange(start, end, clear); // kvm_age_rmap / kvm_test_age_rmap
+        }
+
         var young = clear;
         var found = false;
         Table.ForEachLeaf(start, end, ref found, (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref bool any) =>
@@ -153,7 +175,7 @@ public sealed partial class VirtualMachine
     /// </remarks>
     /// <param name="aging">Post the requests without waiting (see remarks).</param>
     /// <param name="mayBlock">False under a non-blockable range: wait by spinning only, never sleeping.</param>
-    private int FlushRemoteTlbs(bool aging = false, bool mayBlock = true)
+    internal int FlushRemoteTlbs(bool aging = false, bool mayBlock = true)
     {
         Debug.Assert(aging ? _mmuLock.IsHeld : _mmuLock.IsHeldForWrite, "a remote TLB flush runs before the zapper drops the MMU lock");
         if ((Options.Mutations & ShadowMutations.NoTlbFlush) != 0)
@@ -200,7 +222,7 @@ public sealed partial class VirtualMachine
         return waited;
     }
 
-    private struct ZapState(PhysicalMemory memory, ShadowMutations mutations)
+    internal struct ZapState(PhysicalMemory memory, ShadowMutations mutations)
     {
         public readonly PhysicalMemory Memory = memory;
         public readonly ShadowMutations Mutations = mutations;

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.ShadowMmu.Invalidation;
+using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
@@ -52,8 +54,14 @@ public sealed partial class VirtualMachine : IDisposable
             }
         }
 
-        _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations);
+        _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations, Options.SeqCounter, Options.PreemptInSeqUpdateEvery,
+            Options.BetweenSeqLoadAndStore);
         _monitor = new ProtocolMonitor(name, addressSpace, Violations, _mmuLock);
+        if (Options.Mmu == MmuMode.Shadow)
+        {
+            Shadow = new ShadowPaging(this, _memslots.Length == 0 ? 0 : _memslots.Max(s => s.EndGfn));
+        }
+
         _vcpus = [.. Enumerable.Range(0, Options.Vcpus).Select(i => new Vcpu(this, i, Options.TlbEntries))];
         _notifier = new VmMmuNotifier(this);
         // kvm_init_mmu_notifier: subscribe before any SPTE can exist.
@@ -67,7 +75,14 @@ public sealed partial class VirtualMachine : IDisposable
 
     public VmOptions Options { get; }
 
+    /// <summary>The TDP table (gfn to SPTE); empty in shadow mode.</summary>
     public ShadowPageTable Table { get; } = new();
+
+    /// <summary>The shadow MMU's state in shadow mode (<see cref="MmuMode.Shadow"/>), else null.</summary>
+    public ShadowPaging? Shadow { get; }
+
+    /// <summary>The MMU lock, for the shadow MMU's partial state and its assertions.</summary>
+    internal MmuLock MmuLock => _mmuLock;
 
     public IReadOnlyList<Memslot> Memslots => _memslots;
 
@@ -82,6 +97,15 @@ public sealed partial class VirtualMachine : IDisposable
 
     /// <summary><c>mmu_invalidate_seq</c>: bumped at the end of every invalidation that hit a memslot.</summary>
     public long InvalidateSeq => _invalidation.Seq;
+
+    /// <summary>
+    /// Time during which a fault on an invalidated gfn had to retry: from the first <c>kvm_mmu_invalidate_begin</c>
+    /// to the last end of overlapping sections, plus each legacy <c>invalidate_page</c>'s hold of the MMU lock.
+    /// </summary>
+    public TimeSpan MaskedTime => Stopwatch.GetElapsedTime(0, _invalidation.MaskedTicks);
+
+    /// <summary>The number of masked windows counted in <see cref="MaskedTime"/>.</summary>
+    public long MaskedWindows => _invalidation.MaskedWindows;
 
     /// <summary><c>mmu_invalidate_in_progress</c>: open start/end sections that hit a memslot.</summary>
     public long InvalidateInProgress => _invalidation.InProgress;
@@ -133,6 +157,11 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>Number of present SPTEs (walks the table; for tests and statistics).</summary>
     public long CountPresentSptes()
     {
+        if (Shadow is { } shadow)
+        {
+            return shadow.CountPresentLeafSptes();
+        }
+
         long count = 0;
         foreach (var slot in _memslots)
         {
@@ -232,6 +261,9 @@ public sealed partial class VirtualMachine : IDisposable
 
         DetachNotifier();
     }
+
+    /// <summary>The protocol monitor's install check (invariants I2 and I4), for a mode's install step.</summary>
+    internal void CheckInstall(ulong gfn, Hva hva, Pfn pfn, int vcpu) => _monitor.CheckInstall(gfn, hva, pfn, vcpu);
 
     internal void ReportCallbackAfterUnregister(string detail) =>
         Violations.Report(ShadowViolations.CallbackAfterUnregister, new AccessSite(Name, -1, 0), -1, detail);

@@ -69,4 +69,44 @@ public class ClientScenarioTests
             Assert.That(summary.ExitCode, Is.EqualTo(1), "exit code 1");
         });
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public void The_OOM_reaper_meets_a_busy_mirror_that_refuses_and_reaps_on_a_later_attempt(CancellationToken token)
+    {
+        // Whether a reaper's attempt lands inside a device transfer is a race (four victims, each usually refuses).
+        var summary = Run("oom-refusal.yaml", null, TimeSpan.FromSeconds(3), token);
+        for (var attempt = 1; attempt < 3 && summary.Clients.Sum(c => c.Refusals) == 0; attempt++)
+        {
+            TestContext.Out.WriteLine($"no refusal on seed {summary.Seed}, retrying on another seed");
+            summary = Run("oom-refusal.yaml", null, TimeSpan.FromSeconds(3), token, seed: summary.Seed + 1);
+        }
+
+        foreach (var c in summary.Clients)
+        {
+            TestContext.Out.WriteLine(c.ToString());
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Violations.Total, Is.Zero,
+                "a refused range is left alone and retried: " + string.Join("; ", summary.Violations.First.Select(f => $"{f.Kind}: {f.Detail}")));
+            Assert.That(summary.Clients.Sum(c => c.Refusals), Is.GreaterThan(0), "a reaper's non-blockable start met a device's busy mutex");
+            Assert.That(summary.Host.GetValueOrDefault("refusedStarts"), Is.GreaterThan(0), "the host saw the start refused");
+            Assert.That(summary.Host.GetValueOrDefault("oomReaps"), Is.EqualTo(4), "later attempts reaped every victim whole");
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public void A_mirror_that_skips_a_busy_invalidation_instead_of_refusing_is_caught(CancellationToken token)
+    {
+        var summary = Run("oom-refusal.yaml", "hmm-skip-when-busy", TimeSpan.FromSeconds(3), token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Clients.Sum(c => c.Refusals), Is.Zero, "the broken mirrors never refuse");
+            Assert.That(summary.Violations.Total, Is.GreaterThan(0), "the reaper freed pages the device still maps");
+            Assert.That(summary.ExitCode, Is.EqualTo(1), "exit code 1");
+        });
+    }
 }

@@ -1,4 +1,5 @@
 using Hypervisor.GuestModel.Scenarios;
+using Hypervisor.HostMemory.AddressSpaces;
 
 namespace Hypervisor.GuestModel.Running.Activities;
 
@@ -8,23 +9,35 @@ namespace Hypervisor.GuestModel.Running.Activities;
 /// </summary>
 public sealed class OomExecutor : IActivityExecutor
 {
+    /// <summary><c>MAX_OOM_REAP_RETRIES</c> in mm/oom_kill.c.</summary>
+    public const int MaxReapAttempts = 10;
+
+    /// <summary><c>schedule_timeout_idle(HZ/10)</c> between two attempts of <c>oom_reap_task</c>.</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
+
     public string Kind => "oom";
 
     public string Fire(ActivityContext context, ActivitySpec spec)
     {
         var victim = GuestRanges.RequireGuest(context, spec);
-        foreach (var guest in context.Guests.Where(g => g != victim))
+
+        // The named guest's VMM is the victim: every other live address space is out of reach of this kill (later
+        // kills may pick them), as if their oom_score_adj were OOM_SCORE_ADJ_MIN for now.
+        List<AddressSpace> Others() => [.. context.Host.LiveAddressSpaces().Where(mm => mm != victim.Mm)];
+
+        // oom_reap_task: while (attempts++ < MAX_OOM_REAP_RETRIES && !oom_reap_task_mm(tsk, mm))
+        //     schedule_timeout_idle(HZ/10);
+        // An attempt fails when the mmap lock is busy or a notifier refused a non-blockable start (a busy device);
+        // the refused ranges stay queued in the reaper. After the last attempt the kernel gives up ("oom_reaper:
+        // unable to reap pid") and leaves the memory to the victim's exit.
+        var result = context.Memory.OomReaper.ReapOnce(Others());
+        var attempts = 1;
+        while (attempts < MaxReapAttempts && !result.Completed && context.Control.Sleep(RetryDelay))
         {
-            context.Memory.ProtectFromOom(guest.Mm);
+            result = context.Memory.OomReaper.ReapOnce(Others());
+            attempts++;
         }
 
-        var result = context.Memory.OomReapOnce();
-        for (var retry = 0; retry < 50 && !result.Completed && !context.Control.StopRequested; retry++)
-        {
-            context.Control.Sleep(TimeSpan.FromMilliseconds(2));
-            result = context.Memory.OomReapOnce();
-        }
-
-        return result.ToString();
+        return $"{result} after {attempts} attempt{(attempts == 1 ? string.Empty : "s")}";
     }
 }
