@@ -38,7 +38,14 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
-        var guests = scenario.Guests.Select(g => new GuestInstance(g, host, profile, mutation.Shadow)).ToList();
+        var guests = new List<GuestInstance>();
+        foreach (var spec in scenario.Guests)
+        {
+            // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
+            var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
+            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, vmm));
+        }
+
         foreach (var guest in guests)
         {
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
@@ -85,12 +92,13 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
         clients.ForEach(c => c.Dispose());
-        foreach (var guest in guests)
+        // Every VM first, then each VMM process once (two VMs may share one).
+        guests.ForEach(g => g.Vm.Dispose());
+        foreach (var mm in guests.Select(g => g.Mm).Distinct())
         {
-            guest.Vm.Dispose();
-            if (!guest.Mm.IsDead)
+            if (!mm.IsDead)
             {
-                guest.Mm.Exit();
+                mm.Exit();
             }
         }
 
