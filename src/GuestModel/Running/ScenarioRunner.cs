@@ -39,8 +39,9 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
         var guests = new List<GuestInstance>();
-        foreach (var spec in scenario.Guests)
+        foreach (var declared in scenario.Guests)
         {
+            var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
             // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
             var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
             guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, vmm));
@@ -65,8 +66,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-        control.Open();
-        control.StopAfter(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        control.Open(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
         SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();

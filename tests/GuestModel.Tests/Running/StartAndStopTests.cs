@@ -51,11 +51,44 @@ public class StartAndStopTests
     }
 
     [Test]
-    public void StopAfter_stops_the_run_by_timer()
+    public void The_duration_stops_the_run_by_timer()
     {
         using var control = new RunControl(null);
-        control.StopAfter(TimeSpan.FromMilliseconds(20));
+        control.Open(TimeSpan.FromMilliseconds(20));
         Assert.That(control.Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(10)), Is.True, "the duration is a timer, not the sampler's loop");
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void The_duration_stops_the_run_while_the_thread_pool_and_the_timer_thread_are_starved()
+    {
+        // As a thousand runnable vCPU threads starve them on two cores: every pool thread busy, and the runtime's timer
+        // thread busy with a callback of its own. A CancellationTokenSource.CancelAfter would wait for either.
+        using var release = new ManualResetEventSlim(false);
+        void Busy()
+        {
+            // Sleeping, not waiting on the event: a pool thread blocked in Wait is compensated for at once.
+            while (!release.IsSet)
+            {
+                Thread.Sleep(5);
+            }
+        }
+
+        var blockers = Enumerable.Range(0, 256).Select(_ => Task.Run(Busy)).ToArray();
+        using var busyTimer = new Timer(_ => Busy(), null, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        try
+        {
+            Thread.Sleep(100);
+            using var control = new RunControl(null);
+            control.Open(TimeSpan.FromMilliseconds(20));
+            Assert.That(control.Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(5)), Is.True,
+                "the run's timer depends on neither the thread pool nor the runtime's timer thread");
+        }
+        finally
+        {
+            release.Set();
+            Task.WaitAll(blockers);
+        }
     }
 
     [Test]
