@@ -29,7 +29,8 @@ public sealed class GuestInstance
     /// Maps the guest's slots into <paramref name="vmm"/> (the address space of the guest named by
     /// <see cref="GuestSpec.AddressSpaceOf"/>), or into a new VMM address space when it is null, and creates the VM.
     /// </summary>
-    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, AddressSpace? vmm = null)
+    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false,
+        AddressSpace? vmm = null)
     {
         Spec = spec;
         Mm = vmm ?? host.CreateAddressSpace($"vmm-{spec.Name}", profile);
@@ -53,7 +54,7 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast });
         if (spec.Mmu == MmuMode.Shadow)
         {
             Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);

@@ -29,7 +29,15 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
         var seed = options.Seed ?? scenario.Seed;
         var profile = mutation.ForcedProfile ?? options.Profile ?? scenario.Host.NotifierProfile;
-        var host = new HostSystem(new HostOptions { RamBytes = scenario.Host.Ram, SwapBytes = scenario.Host.Swap, Mutations = mutation.Host });
+        var host = new HostSystem(new HostOptions
+        {
+            RamBytes = scenario.Host.Ram,
+            SwapBytes = scenario.Host.Swap,
+            Mutations = mutation.Host,
+            Cpus = scenario.Host.Cpus,
+            TableFree = mutation.ForcedTableFree ?? scenario.Host.TableFree,
+            LocklessWalkDelayEvery = scenario.Host.WalkerDelayEvery,
+        });
         var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
         var clock = Stopwatch.StartNew();
         var profileName = Names.Kebab(profile.ToString());
@@ -44,7 +52,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
             // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
             var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
-            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, vmm));
+            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm));
         }
 
         foreach (var guest in guests)
