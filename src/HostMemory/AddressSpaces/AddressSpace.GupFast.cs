@@ -77,7 +77,7 @@ public sealed partial class AddressSpace
         var every = Host.Options.LocklessWalkDelayEvery;
         if (every > 0 && Interlocked.Increment(ref _walkDelayTick) % every == 0)
         {
-            Thread.Sleep(1);
+            Scheduling.SchedulingPoint.Sleep(TimeSpan.FromMilliseconds(1), "lockless walker held up with interrupts off");
         }
     }
 }
