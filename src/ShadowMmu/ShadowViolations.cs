@@ -17,6 +17,13 @@ public static class ShadowViolations
     /// <summary>I5: in-progress below zero, or an end without its start.</summary>
     public static readonly ViolationKind UnbalancedInvalidation = new("unbalanced-invalidation");
 
+    /// <summary>
+    /// A guest store through a shadow entry or a vCPU TLB entry into a frame that the host, at that moment, does not map
+    /// writable at the store's address, after a host section that downgraded or removed that mapping had started
+    /// (mprotect to read-only, fork's write-protection, page_mkclean, KSM, unmap, migration, reclaim).
+    /// </summary>
+    public static readonly ViolationKind WriteToWriteProtected = new("write-to-write-protected");
+
     /// <summary>I14: a get_user_pages reference not dropped exactly once.</summary>
     public static readonly ViolationKind PageReferenceLeak = new("page-reference-leak");
 

@@ -17,6 +17,12 @@ public static class OracleViolations
     /// <summary>Fork isolation broken: a child saw the parent's later writes, or the parent saw the child's.</summary>
     public static readonly ViolationKind CowIsolation = new("cow-isolation");
 
+    /// <summary>Shadow mode: an access the guest's page tables forbid (not present, or a write to a read-only page) completed.</summary>
+    public static readonly ViolationKind GuestMappingIgnored = new("guest-mapping-ignored");
+
+    /// <summary>Shadow mode: an access the guest's page tables allow became a guest page fault.</summary>
+    public static readonly ViolationKind SpuriousGuestFault = new("spurious-guest-page-fault");
+
     /// <summary>At the end of a run: a section left open, a page reference not dropped, a frame leaked.</summary>
     public static readonly ViolationKind ProtocolAtEnd = new("protocol-at-end");
 }

@@ -44,7 +44,12 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu });
+        if (spec.Mmu == MmuMode.Shadow)
+        {
+            Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);
+        }
+
         Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
     }
 
@@ -57,6 +62,9 @@ public sealed class GuestInstance
     public VirtualMachine Vm { get; }
 
     public GuestOracle Oracle { get; }
+
+    /// <summary>The guest-kernel model of a shadow-mode guest (its page tables), else null.</summary>
+    public GuestKernel.GuestKernel? Kernel { get; }
 
     public IReadOnlyList<SlotLayout> Slots => _slots;
 
@@ -114,6 +122,11 @@ public sealed class GuestInstance
             RefusedStarts = vm.RefusedStarts,
             YoungCalls = vm.YoungCalls,
             YoungTrue = vm.YoungTrue,
+            Mmu = Names.Kebab(Spec.Mmu.ToString()),
+            GuestPageFaults = Vm.Shadow?.Stats.GuestPageFaults ?? 0,
+            EmulatedPteWrites = Vm.Shadow?.Stats.EmulatedWrites ?? 0,
+            Invlpgs = Vm.Shadow?.Stats.Invlpgs ?? 0,
+            ShadowPagesCreated = Vm.Shadow?.Stats.PagesCreated ?? 0,
             RetriesByReason = vcpus.Retries.ToDictionary(r => Names.Kebab(r.Key.ToString()), r => r.Value),
             InvalidationsByEventKind = vm.InvalidationsByCause.Where(c => c.Value > 0)
                 .ToDictionary(c => Names.Kebab(c.Key.ToString()), c => c.Value),

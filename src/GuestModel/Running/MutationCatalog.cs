@@ -18,6 +18,10 @@ public static class MutationCatalog
         ["no-dirty-propagation"] = new(ShadowMutations.NoDirtyPropagation, HostMutations.None, null),
         ["no-young-propagation"] = new(ShadowMutations.NoYoungPropagation, HostMutations.None, null),
         ["end-order-swapped"] = new(ShadowMutations.EndOrderSwapped, HostMutations.None, null),
+        // Broken variants of shadow paging; they matter only for guests with mmu: shadow.
+        ["no-gpt-write-protect"] = new(ShadowMutations.NoGptWriteProtect, HostMutations.None, null),
+        ["rmap-zaps-one-alias"] = new(ShadowMutations.RmapZapsOneAlias, HostMutations.None, null),
+        ["no-invlpg-flush"] = new(ShadowMutations.NoInvlpgFlush, HostMutations.None, null),
         ["register-without-pin"] = new(ShadowMutations.None, HostMutations.RegisterWithoutPin, null),
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),

@@ -1,5 +1,6 @@
 using Hypervisor.GuestModel.Events;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -14,6 +15,9 @@ public sealed record RunOptions
 
     /// <summary>Replaces the scenario's notifier API profile (to compare legacy and modern on one scenario).</summary>
     public NotifierProfile? Profile { get; init; }
+
+    /// <summary>Replaces every guest's MMU mode (to run any scenario in TDP or shadow mode).</summary>
+    public MmuMode? Mmu { get; init; }
 
     /// <summary>A broken variant from <see cref="MutationCatalog"/>, or null.</summary>
     public string? Mutation { get; init; }

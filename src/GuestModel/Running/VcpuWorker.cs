@@ -1,3 +1,4 @@
+using Hypervisor.GuestModel.GuestKernel;
 using Hypervisor.GuestModel.Oracle;
 using Hypervisor.GuestModel.Workloads;
 using Hypervisor.ShadowMmu;
@@ -9,7 +10,7 @@ namespace Hypervisor.GuestModel.Running;
 /// The thread of one vCPU: runs its workload in guest mode, hands every read to the oracle, records every write.
 /// Leaves guest mode whenever it could block (between batches when stopping, after an exit to the VMM).
 /// </summary>
-public sealed class VcpuWorker
+public sealed partial class VcpuWorker
 {
     private const int Batch = 4096;
 
@@ -19,6 +20,8 @@ public sealed class VcpuWorker
     private readonly RunControl _control;
     private readonly GuestOracle _oracle;
     private readonly ulong[] _duplicateValues;
+    private readonly GuestCpu? _guestCpu;
+    private long _duplicates;
 
     public VcpuWorker(GuestInstance guest, int index, ulong seed, RunControl control)
     {
@@ -29,6 +32,10 @@ public sealed class VcpuWorker
         _workload = WorkloadGenerator.Create(guest.Spec.WorkloadFor(index), seed, guest.Spec.Pages, index, guest.Spec.Vcpus);
         // A handful of contents shared by many pages, so that KSM has something to merge.
         _duplicateValues = [.. Enumerable.Range(0, 4).Select(k => ValueCodec.Encode(ValueCodec.TagDuplicate, 0, 0, k))];
+        if (guest.Kernel is { } kernel)
+        {
+            _guestCpu = new GuestCpu(kernel, _vcpu, seed);
+        }
     }
 
     /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
@@ -42,8 +49,8 @@ public sealed class VcpuWorker
     private void Run()
     {
         var index = _vcpu.Index;
-        long duplicates = 0;
         var hostFaults = new SpinWait();
+        _guestCpu?.Start();
         _vcpu.EnterGuest();
         try
         {
@@ -55,11 +62,15 @@ public sealed class VcpuWorker
                     var access = _workload.Next();
                     var page = (long)access.Page;
                     AccessResult result;
-                    if (access.Write)
+                    if (_guestCpu is not null)
+                    {
+                        result = AccessVirtual(page, access.Write, access.Duplicate);
+                    }
+                    else if (access.Write)
                     {
                         page = _oracle.OwnedPageNear(page, index);
                         var value = access.Duplicate
-                            ? _duplicateValues[duplicates++ & 3]
+                            ? _duplicateValues[_duplicates++ & 3]
                             : _oracle.NextWriteValue(index, page);
                         result = _vcpu.Access(new Gfn((ulong)page), write: true, value);
                         if (result.IsOk)

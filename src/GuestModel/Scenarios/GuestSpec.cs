@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.GuestModel.Scenarios;
 
@@ -30,6 +31,18 @@ public sealed record GuestSpec
 
     /// <summary>How the guest's file-backed slots are mapped: page cache, execute in place, or nonlinear.</summary>
     public FileMapping FileMapping { get; init; } = FileMapping.PageCache;
+
+    /// <summary>How the guest's memory is translated: TDP (the default) or shadow paging over guest page tables.</summary>
+    public MmuMode Mmu { get; init; } = MmuMode.Tdp;
+
+    /// <summary>Default of <see cref="PageTableChurn"/>.</summary>
+    public const double DefaultPageTableChurn = 0.002;
+
+    /// <summary>
+    /// Shadow mode: the share of accesses before which the guest kernel changes a page table (map, unmap, protect,
+    /// alias, region unmap, process switch, fork-like copy), in [0, 1]. Ignored in TDP mode.
+    /// </summary>
+    public double PageTableChurn { get; init; } = DefaultPageTableChurn;
 
     /// <summary>The memory slots, sorted by base; the loader supplies one read-write slot over all memory by default.</summary>
     public required IReadOnlyList<MemslotSpec> Memslots { get; init; }

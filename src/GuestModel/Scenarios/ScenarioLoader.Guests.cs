@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.GuestModel.Scenarios;
 
@@ -63,6 +64,13 @@ public sealed partial class ScenarioLoader
             reader.Error("fileMapping", "expected writeNotify: false with fileMapping nonlinear (page_mkclean cannot clean a " +
                 "nonlinear VMA, so remap_file_pages keeps dirty-accounted files linear), got writeNotify true");
         }
+        var mmu = reader.Enum("mmu", MmuMode.Tdp);
+        var churn = reader.Double("pageTableChurn", GuestSpec.DefaultPageTableChurn, 0, 1);
+        if (mmu != MmuMode.Shadow && reader.Has("pageTableChurn"))
+        {
+            reader.Error("pageTableChurn", "pageTableChurn applies only to mmu shadow (a TDP guest's page tables are not modelled), but mmu is tdp");
+        }
+
         var workload = ReadWorkload(reader.Mapping("workload"), memory);
         var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
         reader.ReportUnknownKeys(ScenarioFields.Guest);
@@ -74,6 +82,8 @@ public sealed partial class ScenarioLoader
             Backing = backing,
             WriteNotify = writeNotify,
             FileMapping = fileMapping,
+            Mmu = mmu,
+            PageTableChurn = churn,
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),

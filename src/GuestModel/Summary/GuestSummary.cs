@@ -23,6 +23,21 @@ public sealed record GuestSummary
     public long RefusedStarts { get; init; }
     public long YoungCalls { get; init; }
     public long YoungTrue { get; init; }
+
+    /// <summary>The guest's MMU mode: <c>tdp</c> or <c>shadow</c>.</summary>
+    public string Mmu { get; init; } = "tdp";
+
+    /// <summary>Shadow mode: page faults injected into the guest (its own tables forbade the access).</summary>
+    public long GuestPageFaults { get; init; }
+
+    /// <summary>Shadow mode: guest stores to write-tracked page-table frames, emulated.</summary>
+    public long EmulatedPteWrites { get; init; }
+
+    /// <summary>Shadow mode: INVLPG exits.</summary>
+    public long Invlpgs { get; init; }
+
+    /// <summary>Shadow mode: shadow pages created.</summary>
+    public long ShadowPagesCreated { get; init; }
     public IReadOnlyDictionary<string, long> RetriesByReason { get; init; } = new Dictionary<string, long>();
     public IReadOnlyDictionary<string, long> InvalidationsByEventKind { get; init; } = new Dictionary<string, long>();
     public IReadOnlyDictionary<string, long> InvalidationsByNotifierEvent { get; init; } = new Dictionary<string, long>();

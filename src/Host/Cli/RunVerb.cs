@@ -8,6 +8,7 @@ using Hypervisor.Host.Configuration;
 using Hypervisor.Host.Logging;
 using Hypervisor.Host.Pipeline;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu.Vms;
 using Microsoft.Extensions.Configuration;
 using Serilog.Extensions.Logging;
 using Spectre.Console;
@@ -39,14 +40,40 @@ internal static class RunVerb
         {
             Description = "Override the notifier API profile: modern or legacy2008 (to compare both on one scenario).",
         };
+        var mmu = new Option<string?>("--mmu")
+        {
+            Description = "Override every guest's MMU mode: tdp or shadow (to run any scenario in either mode).",
+        };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
         var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, summary, logDir, config };
-        command.SetAction((parse, cancellation) => Task.FromResult(Execute(
-            parse.GetValue(scenarios) ?? [],
-            new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation) },
-            parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)));
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, summary, logDir, config };
+        command.SetAction((parse, cancellation) => Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
+            ? Execute(
+                parse.GetValue(scenarios) ?? [],
+                new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode },
+                parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)
+            : 2));
         return command;
+    }
+
+    /// <summary>Reads <c>--mmu</c>; on a bad value prints the accepted ones and returns false (exit code 2).</summary>
+    private static bool TryParseMmu(string? text, out MmuMode? mode)
+    {
+        mode = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        var modes = Enum.GetValues<MmuMode>().ToDictionary(m => Names.Kebab(m.ToString()), m => m, StringComparer.Ordinal);
+        if (modes.TryGetValue(text, out var chosen))
+        {
+            mode = chosen;
+            return true;
+        }
+
+        Console.Error.WriteLine($"--mmu: expected one of {string.Join(", ", modes.Keys)}, got '{text}'");
+        return false;
     }
 
     private static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,

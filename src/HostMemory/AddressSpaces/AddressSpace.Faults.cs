@@ -186,6 +186,7 @@ public sealed partial class AddressSpace
             {
                 Volatile.Write(ref table.Slots[i], pte | Pte.Writable | Pte.Dirty | Pte.Accessed);
                 Memory.MarkDirty(old);
+                Memory.ClearWriteWatch(old);
                 Host.Count(HostCounter.WriteProtectReuses);
                 return HostStatus.Ok;
             }
@@ -318,6 +319,11 @@ public sealed partial class AddressSpace
                 if (takeOverRef)
                 {
                     Memory.AddMappingKeepRef(pfn);
+                }
+
+                if ((bits & Pte.Writable) != 0)
+                {
+                    Memory.ClearWriteWatch(pfn);
                 }
 
                 installed = true;

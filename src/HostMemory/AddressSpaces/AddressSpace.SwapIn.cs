@@ -77,6 +77,11 @@ public sealed partial class AddressSpace
                     var bits = Pte.Accessed | (writable ? Pte.Writable : 0) | (write && writable ? Pte.Dirty : 0);
                     Volatile.Write(ref table.Slots[i], Pte.Make(cached, bits));
                     Memory.AddMappingKeepRef(cached); // the lookup's reference becomes the mapping's
+                    if (writable)
+                    {
+                        Memory.ClearWriteWatch(cached);
+                    }
+
                     installed = true;
                 }
             }

@@ -156,6 +156,11 @@ public sealed partial class NotifierChain
             return Refused();
         }
 
+        if (Volatile.Read(ref _subscriptions) is not null)
+        {
+            WatchWritable(range);
+        }
+
         return true;
     }
 

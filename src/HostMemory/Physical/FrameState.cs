@@ -7,7 +7,9 @@ namespace Hypervisor.HostMemory.Physical;
 /// <remarks>
 /// bits 0..27  reference count (<c>page_count</c>): every mapping, page-cache slot and get_user_pages
 ///             reference holds one.<br/>
-/// bits 28..55 map count (<c>page_mapcount</c>): page-table entries that map the frame.<br/>
+/// bits 28..54 map count (<c>page_mapcount</c>): page-table entries that map the frame.<br/>
+/// bit 55      write-watch (<see cref="WriteWatch"/>): a host section downgraded or removed a writable mapping of the
+///             frame; guest stores through a secondary MMU take the checked path.<br/>
 /// bits 56..63 <see cref="FrameFlags"/>.<br/>
 /// A free frame keeps <see cref="FrameFlags.Free"/> and stores the next free pfn in bits 0..55.
 /// </remarks>
@@ -16,7 +18,15 @@ public static class FrameState
     public const int MapShift = 28;
     public const int FlagShift = 56;
     public const ulong RefMask = (1UL << MapShift) - 1;
-    public const ulong MapMask = ((1UL << FlagShift) - 1) & ~RefMask;
+    public const int WriteWatchShift = 55;
+    public const ulong MapMask = ((1UL << WriteWatchShift) - 1) & ~RefMask;
+
+    /// <summary>
+    /// Set (after the secondary MMUs were told) on every frame a range start finds mapped writable; cleared when the
+    /// host maps the frame writable again. Not a page flag of the kernel: the oracle's filter for
+    /// write-to-write-protected (a store through a secondary MMU after the host took write access away).
+    /// </summary>
+    public const ulong WriteWatch = 1UL << WriteWatchShift;
     public const ulong OneRef = 1;
     public const ulong OneMap = 1UL << MapShift;
     public const ulong FreeLinkMask = (1UL << FlagShift) - 1;

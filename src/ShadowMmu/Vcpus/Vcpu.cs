@@ -200,7 +200,11 @@ public sealed partial class Vcpu
         if (write)
         {
             Stats.Writes++;
-            _memory.Write(pfn, value, site);
+            if (_memory.GuestWrite(pfn, value, site))
+            {
+                Vm.CheckWatchedWrite(Index, g, pfn);
+            }
+
             return new AccessResult(AccessStatus.Ok, value, pfn);
         }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.ShadowMmu.Vms;
 using NUnit.Framework;
 
 namespace Hypervisor.GuestModel.Tests.Scenarios;
@@ -69,6 +70,8 @@ public class ScenarioSchemaTests
                 Is.EqualTo(ScenarioFields.EnumValues<NotifierProfile>()), "notifier profiles");
             Assert.That(EnumOf(Schema.GetProperty("properties").GetProperty("restart")),
                 Is.EqualTo(ScenarioFields.EnumValues<RestartPolicy>()), "restart policies");
+            Assert.That(EnumOf(Defs.GetProperty("guest").GetProperty("properties").GetProperty("mmu")),
+                Is.EqualTo(ScenarioFields.EnumValues<MmuMode>()), "MMU modes");
         });
     }
 
@@ -106,6 +109,7 @@ public class ScenarioSchemaTests
             .Concat(ScenarioFields.Phase).Concat(ScenarioFields.Workload).Concat(ScenarioFields.VcpuWorkload).Concat(ScenarioFields.Activity)
             .Concat(ScenarioFields.EnumValues<AccessPattern>()).Concat(ScenarioFields.EnumValues<VmaKind>())
             .Concat(ScenarioFields.EnumValues<NotifierProfile>()).Concat(ScenarioFields.EnumValues<RestartPolicy>())
+            .Concat(ScenarioFields.EnumValues<MmuMode>())
             .Concat(Registry.Kinds.SelectMany(k => ActivityKindRegistry.ParameterNames(k).Prepend(k.Name)))
             .Distinct();
         Assert.That(names.Where(n => !docs.Contains($"`{n}`", StringComparison.Ordinal)), Is.Empty,
