@@ -28,6 +28,13 @@ public sealed record VmOptions
     /// </summary>
     public bool LocklessPreCheck { get; init; } = true;
 
+    /// <summary>
+    /// The fault path tries the host's lockless <c>gup_fast</c> first (<c>hva_to_pfn_fast</c>) and falls back to the
+    /// locked GUP, and walks the host page tables for the mapping level under the MMU lock
+    /// (<c>host_pfn_mapping_level</c>). Off, every fault takes the locked GUP.
+    /// </summary>
+    public bool GupFast { get; init; }
+
     /// <summary>Broken variants of the protocol, for oracle tests.</summary>
     public ShadowMutations Mutations { get; init; }
 
