@@ -38,7 +38,10 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
-        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow)).ToList();
+        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow)
+        {
+            CheckEveryOperation = options.CheckAfterOps,
+        }).ToList();
         foreach (var guest in guests)
         {
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));

@@ -36,6 +36,10 @@ internal static class RunVerb
             Description = "Run a deliberately broken protocol variant: " + string.Join(", ", MutationCatalog.Names) + ".",
         };
         var summary = new Option<string?>("--summary") { Description = "Write the summary JSON to this file." };
+        var checkAfterOps = new Option<bool>("--check-after-ops")
+        {
+            Description = "After every munmap, madvise and mprotect, check that no SPTE or vCPU TLB entry still maps what the host no longer maps (else one in 16 is checked).",
+        };
         var profile = new Option<string?>("--profile")
         {
             Description = "Override the notifier API profile: modern or legacy2008 (to compare both on one scenario).",
@@ -46,11 +50,11 @@ internal static class RunVerb
         };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
         var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, summary, logDir, config };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, checkAfterOps, summary, logDir, config };
         command.SetAction((parse, cancellation) => Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
             ? Execute(
                 parse.GetValue(scenarios) ?? [],
-                new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode },
+                new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode, CheckAfterOps = parse.GetValue(checkAfterOps) },
                 parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)
             : 2));
         return command;

@@ -93,6 +93,11 @@ public sealed partial class Vcpu
             Interlocked.Exchange(ref _modeSeq, _modeSeq | 1);
             if (Volatile.Read(ref _requests) == 0)
             {
+                if (_tlbCheckPending)
+                {
+                    CheckOwnTlb();
+                }
+
                 return;
             }
 
@@ -232,6 +237,11 @@ public sealed partial class Vcpu
         if ((requests & VcpuRequests.PfnCacheRefresh) != 0)
         {
             Vm.RefreshPfnCache(this);
+        }
+
+        if ((requests & VcpuRequests.CheckTlb) != 0)
+        {
+            _tlbCheckPending = true;
         }
     }
 }
