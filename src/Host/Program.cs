@@ -19,6 +19,7 @@ internal static class Program
             ServeVerb.Create(earlyStop),
             BenchVerb.Create(),
             Analyze.AnalyzeVerb.Create(),
+            Experiments.ExperimentVerb.Create(),
         };
 
         try

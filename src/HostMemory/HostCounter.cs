@@ -45,4 +45,18 @@ public enum HostCounter
     XipUnmaps,
     /// <summary>PTEs of nonlinear file mappings unmapped by reclaim's <c>try_to_unmap_cluster</c>.</summary>
     ClusterUnmaps,
+    /// <summary>Lockless page-table walks (<c>gup_fast</c>, <c>host_pfn_mapping_level</c>).</summary>
+    LocklessWalks,
+    /// <summary><c>gup_fast</c> calls that returned a page without the mmap lock or a page-table lock.</summary>
+    GupFastHits,
+    /// <summary><c>gup_fast</c> calls that gave up (no table, not present, not writable, a recheck failed): the caller falls back.</summary>
+    GupFastFallbacks,
+    /// <summary>Interrupts sent to model CPUs (each <c>smp_call_function</c> to all counts one per CPU).</summary>
+    IpisSent,
+    /// <summary>CPUs an IPI sender had to wait for because they had interrupts off.</summary>
+    IpiWaits,
+    /// <summary>RCU-sched callbacks queued (<c>call_rcu</c> of a table batch).</summary>
+    RcuCallbacks,
+    /// <summary>Table frees that found lockless walkers counted and serialized with an IPI (walker-counter scheme).</summary>
+    WalkerCounterSerializations,
 }

@@ -36,6 +36,18 @@ public enum HostMutations
     /// </summary>
     RegisterWithoutPin = 1 << 6,
     /// <summary>
+    /// Page tables unhooked by <c>free_pgtables</c> are freed right after the TLB flush with no regard for lockless
+    /// walkers: no IPI wait, no RCU grace period, no walker-count check. A <c>gup_fast</c> or
+    /// <c>host_pfn_mapping_level</c> walk inside the table reads freed memory (P10).
+    /// </summary>
+    TableFreeNoSync = 1 << 7,
+    /// <summary>
+    /// Walker-counter scheme without the barrier Peter Zijlstra asked for in <c>start_lockless_pgtbl_walk</c>: the
+    /// walker's increment is still in its store buffer when it loads the PMD (x86 lets a load pass an earlier store),
+    /// so the freeing side reads a zero count, skips the IPI and frees a table the walker is about to read.
+    /// </summary>
+    WalkerCounterNoBarrier = 1 << 8,
+    /// <summary>
     /// <c>__xip_unmap</c> clears the sparse-page PTEs of a hole that got its block without telling the notifiers: a
     /// secondary MMU keeps reading zeros from the sparse page while the file's data is in the block (I2).
     /// </summary>

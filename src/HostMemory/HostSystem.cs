@@ -26,6 +26,7 @@ public sealed class HostSystem
         Memory = new PhysicalMemory(options.RamBytes >> Hva.PageShift, Violations);
         Swap = new SwapDevice(options.SwapBytes >> Hva.PageShift);
         SwapCache = new SwapCache(Memory, Swap);
+        Cpus = new Cpus.HostCpus(this, options.Cpus);
     }
 
     public HostOptions Options { get; }
@@ -39,6 +40,9 @@ public sealed class HostSystem
     public PhysicalMemory Memory { get; }
 
     public SwapDevice Swap { get; }
+
+    /// <summary>The model CPUs lockless page-table walkers run on (IRQ-off sections, IPIs, RCU-sched).</summary>
+    public Cpus.HostCpus Cpus { get; }
 
     /// <summary>Anonymous pages with a swap slot that are still in memory (refaults of them are minor faults).</summary>
     public SwapCache SwapCache { get; }
@@ -55,6 +59,13 @@ public sealed class HostSystem
     /// checks of what a walker holds, or parking a walker inside a table).
     /// </summary>
     public Action<AddressSpace, Hva>? RmapVisitObserver { get; set; }
+
+    /// <summary>
+    /// Called on the walking thread inside every lockless walk (<c>gup_fast</c>, <c>host_pfn_mapping_level</c>) right
+    /// after it read the PMD level, with interrupts off on its model CPU: for tests that park a walker there. It must not
+    /// wait for another CPU.
+    /// </summary>
+    public Action<AddressSpaces.AddressSpace, Hva>? LocklessWalkObserver { get; set; }
 
     /// <summary>Creates a process address space with one user (the VMM process itself).</summary>
     public AddressSpace CreateAddressSpace(string name, NotifierProfile profile = NotifierProfile.Modern)

@@ -18,6 +18,7 @@ public sealed class ActivityExecutors
         executors.Register(new NotifierReregisterExecutor());
         executors.Register(new ExitExecutor());
         executors.Register(new OomExecutor());
+        executors.Register(new GupFastExecutor());
         foreach (var pass in HostPassExecutor.All())
         {
             executors.Register(pass);

@@ -20,7 +20,7 @@ public sealed class GuestInstance
 
     private readonly SlotLayout[] _slots;
 
-    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations)
+    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false)
     {
         Spec = spec;
         Mm = host.CreateAddressSpace($"vmm-{spec.Name}", profile);
@@ -44,7 +44,7 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast });
         if (spec.Mmu == MmuMode.Shadow)
         {
             Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);

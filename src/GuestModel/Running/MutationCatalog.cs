@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
 using Hypervisor.ShadowMmu.Vms;
 
@@ -28,6 +29,13 @@ public static class MutationCatalog
         ["free-before-invalidate"] = new(ShadowMutations.None, HostMutations.FreeBeforeInvalidate, null),
         ["table-free-before-flush"] = new(ShadowMutations.None, HostMutations.TableFreeBeforeFlush, null),
         ["rmap-walk-without-ptl"] = new(ShadowMutations.None, HostMutations.RmapWalkWithoutPtl, null),
+        // Lockless walkers exist only where a scenario turns gup_fast on (lockless-walkers.yaml).
+        ["table-free-no-sync"] = new(ShadowMutations.None, HostMutations.TableFreeNoSync, null),
+        // The missing barrier exists only where walkers count themselves: it forces that table-free scheme.
+        ["walker-counter-no-barrier"] = new(ShadowMutations.None, HostMutations.WalkerCounterNoBarrier, null)
+        {
+            ForcedTableFree = TableFreeScheme.WalkerCounter,
+        },
         ["xip-unmap-without-notify"] = new(ShadowMutations.None, HostMutations.XipUnmapWithoutNotify, null),
         // Nonlinear VMAs, and so try_to_unmap_cluster, exist only in the legacy profile.
         ["cluster-range-one-page"] = new(ShadowMutations.None, HostMutations.ClusterRangeOnePage, NotifierProfile.Legacy2008),
@@ -59,6 +67,9 @@ public static class MutationCatalog
     public sealed record Mutation(ShadowMutations Shadow, HostMutations Host, NotifierProfile? ForcedProfile,
         MirrorMutations Mirror = MirrorMutations.None)
     {
+        /// <summary>The table-free scheme the variant needs, overriding the scenario's; null keeps it.</summary>
+        public TableFreeScheme? ForcedTableFree { get; init; }
+
         public static readonly Mutation None = new(ShadowMutations.None, HostMutations.None, null);
     }
 }

@@ -29,7 +29,15 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
         var seed = options.Seed ?? scenario.Seed;
         var profile = mutation.ForcedProfile ?? options.Profile ?? scenario.Host.NotifierProfile;
-        var host = new HostSystem(new HostOptions { RamBytes = scenario.Host.Ram, SwapBytes = scenario.Host.Swap, Mutations = mutation.Host });
+        var host = new HostSystem(new HostOptions
+        {
+            RamBytes = scenario.Host.Ram,
+            SwapBytes = scenario.Host.Swap,
+            Mutations = mutation.Host,
+            Cpus = scenario.Host.Cpus,
+            TableFree = mutation.ForcedTableFree ?? scenario.Host.TableFree,
+            LocklessWalkDelayEvery = scenario.Host.WalkerDelayEvery,
+        });
         var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
         var clock = Stopwatch.StartNew();
         var profileName = Names.Kebab(profile.ToString());
@@ -38,7 +46,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
-        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow)
+        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow, scenario.Host.GupFast)
         {
             CheckEveryOperation = options.CheckAfterOps,
         }).ToList();

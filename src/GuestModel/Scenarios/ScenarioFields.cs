@@ -12,7 +12,7 @@ public static class ScenarioFields
         ["name", "description", "seed", "duration", "accessBudget", "statsInterval", "restart", "host", "guests", "activities", "clients"];
 
     /// <summary>Keys of <c>host</c>.</summary>
-    public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile"];
+    public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile", "cpus", "tableFree", "gupFast", "walkerDelayEvery"];
 
     /// <summary>Keys of an entry of <c>guests</c>.</summary>
     public static IReadOnlyList<string> Guest { get; } =

@@ -22,6 +22,9 @@ public static class ScenarioLimits
     /// <summary>vCPU and activity threads of one run together (each is a thread; see <c>RunControl</c>).</summary>
     public const int MaxThreads = 4096;
 
+    /// <summary>Most model CPUs of a host (each IPI and RCU grace period visits every one).</summary>
+    public const int MaxHostCpus = 4096;
+
     /// <summary>Longest duration anywhere in a scenario (run time, activity times): a .NET timer's limit, 2^31 - 1 ms (about 596 h).</summary>
     public static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
 

@@ -216,6 +216,10 @@ public sealed partial class ScenarioLoader
             Ram = reader.RequiredSize("ram", SizeRules.PositivePages, ScenarioLimits.MaxHostRam),
             Swap = reader.Size("swap", 0, SizeRules.PageAligned, ScenarioLimits.MaxSwap),
             NotifierProfile = reader.Enum("notifierProfile", NotifierProfile.Modern),
+            Cpus = reader.Int("cpus", 8, 1, ScenarioLimits.MaxHostCpus),
+            TableFree = reader.Enum("tableFree", HostMemory.PageTables.TableFreeScheme.Ipi),
+            GupFast = reader.Bool("gupFast", false),
+            WalkerDelayEvery = reader.Int("walkerDelayEvery", 0, 0, int.MaxValue),
         };
         reader.ReportUnknownKeys(ScenarioFields.Host);
         return reader.ErrorCount == before ? host : null;

@@ -34,7 +34,7 @@ public sealed partial class AddressSpace
         SplitAt(start);
         SplitAt(end);
         var removed = _vmas.FindAll(v => v.Start >= start && v.End <= end);
-        var gather = new MmuGather(Host);
+        var gather = new MmuGather(Host, this);
         ZapWithNotifiers(new NotifierRange(start, end, NotifierEvent.Unmap, InvalidationCause.Munmap), gather);
         FreePgtables(removed, gather);
         gather.Finish();
@@ -101,7 +101,7 @@ public sealed partial class AddressSpace
 
         using var _ = WriteLock();
         _dead = true;
-        var gather = new MmuGather(Host);
+        var gather = new MmuGather(Host, this);
         foreach (var vma in _vmas)
         {
             ZapRange(vma.Start, vma.End, gather);

@@ -12,8 +12,13 @@ namespace Hypervisor.HostMemory.PageTables;
 /// The host CPUs' TLBs are not modelled, so the flush itself is an ordering point and a count; what matters is that
 /// nothing is freed before it. The <see cref="HostMutations.TableFreeBeforeFlush"/> variant frees tables at unhook time
 /// instead, while rmap walkers may still be inside them.
+/// Tables are also kept from lockless walkers, which no lock excludes, by the host's <see cref="TableFreeScheme"/>
+/// (<see cref="FreeTables"/>). Page-only flushes send no IPI here: <c>gup_fast</c>'s recheck of the PTE after taking
+/// its reference is what protects a page.
 /// </remarks>
-internal sealed class MmuGather(HostSystem host)
+/// <param name="host">The host whose memory and CPUs the gather uses.</param>
+/// <param name="mm">The address space whose tables are freed (its lockless-walker count, walker-counter scheme).</param>
+internal sealed class MmuGather(HostSystem host, AddressSpaces.AddressSpace? mm = null)
 {
     // MAX_GATHER_BATCH-like: pages held before an early flush.
     private const int PageBatch = 1024;
@@ -28,7 +33,9 @@ internal sealed class MmuGather(HostSystem host)
     public long LastReferencesDropped { get; private set; }
 
     /// <summary>Tables freed through this gather so far.</summary>
-    public int TablesFreed { get; private set; }
+    public int TablesFreed => Volatile.Read(ref _tablesFreed);
+
+    private int _tablesFreed;
 
     /// <summary><c>__tlb_remove_page</c>: the unmapped page's reference, dropped after the next flush.</summary>
     public void RemovePage(Pfn pfn)
@@ -77,12 +84,58 @@ internal sealed class MmuGather(HostSystem host)
 
         host.Count(HostCounter.HostTlbFlushes);
         FreePages();
-        foreach (var table in _tables)
+        if (_tables.Count > 0)
+        {
+            FreeTables([.. _tables]);
+            _tables.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Frees unhooked tables once no lockless walker can be inside them, by the host's scheme: an IPI to every CPU
+    /// (<c>tlb_flush_mmu</c> as a shootdown, or <c>tlb_remove_table_sync_one</c>), a <c>call_rcu</c> batch
+    /// (<c>tlb_remove_table_rcu</c>), or Bras's count check. Caller has unhooked them (their directory slots are
+    /// clear) and holds no page-table lock, with interrupts on.
+    /// </summary>
+    private void FreeTables(PteTable[] tables)
+    {
+        if ((host.Mutations & HostMutations.TableFreeNoSync) != 0)
+        {
+            FreeAll(tables); // the broken variant: a walker that read the old PMD may still be inside
+            return;
+        }
+
+        switch (host.Options.TableFree)
+        {
+            case TableFreeScheme.Rcu:
+                host.Cpus.CallRcu(() => FreeAll(tables));
+                return;
+            case TableFreeScheme.WalkerCounter:
+                // serialize_against_pte_lookup with the count: the unhook must be visible before the count is read
+                // (the smp_mb pairing with the walker's after its increment), or a walker that counted itself after
+                // this read could still load the old PMD.
+                Interlocked.MemoryBarrier();
+                if (mm is not null && mm.LocklessWalkers != 0)
+                {
+                    host.Count(HostCounter.WalkerCounterSerializations);
+                    host.Cpus.SendIpiToAllAndWait();
+                }
+
+                FreeAll(tables);
+                return;
+            default:
+                host.Cpus.SendIpiToAllAndWait();
+                FreeAll(tables);
+                return;
+        }
+    }
+
+    private void FreeAll(PteTable[] tables)
+    {
+        foreach (var table in tables)
         {
             FreeTable(table);
         }
-
-        _tables.Clear();
     }
 
     private void FreePages()
@@ -111,6 +164,6 @@ internal sealed class MmuGather(HostSystem host)
         table.Poison(host.Violations);
         host.Memory.Put(table.Frame);
         host.Count(HostCounter.PageTablesFreed);
-        TablesFreed++;
+        Interlocked.Increment(ref _tablesFreed);
     }
 }

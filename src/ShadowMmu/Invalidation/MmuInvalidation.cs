@@ -15,7 +15,8 @@ namespace Hypervisor.ShadowMmu.Invalidation;
 /// every field is stable. <see cref="Seq"/> and the unsafe check are the only lockless reads. The broken variants
 /// that skip a check or swap the end's order are applied here, so that each check exists once.
 /// </remarks>
-internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations)
+internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations, SeqCounterMode seqMode = SeqCounterMode.UnderLock,
+    int preemptInSeqUpdateEvery = 0, Action? betweenSeqLoadAndStore = null)
 {
     /// <summary><c>INVALID_GPA</c>: no range recorded yet.</summary>
     public const ulong InvalidGfn = ulong.MaxValue;
@@ -28,6 +29,22 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
     private long _inProgress;
     private ulong _rangeStart = InvalidGfn;
     private ulong _rangeEnd = InvalidGfn;
+
+    // The masked window: Stopwatch ticks during which a fault on an invalidated gfn had to retry (in-progress above
+    // zero, or a legacy invalidate_page holding the lock). Written under the MMU write lock, read with Volatile.
+    private long _maskedSince;
+    private long _maskedTicks;
+    private long _maskedWindows;
+    private long _seqUpdates;
+
+    /// <summary>How the sequence is raised (see <see cref="SeqCounterMode"/>).</summary>
+    public SeqCounterMode SeqMode => seqMode;
+
+    /// <summary>Total Stopwatch ticks of masked windows so far (see <see cref="AddMaskedWindow"/>).</summary>
+    public long MaskedTicks => Volatile.Read(ref _maskedTicks);
+
+    /// <summary>Masked windows so far: sections from the first begin to the last end, plus legacy single-page calls.</summary>
+    public long MaskedWindows => Volatile.Read(ref _maskedWindows);
 
     /// <summary>
     /// <c>mmu_invalidate_seq</c>, read with acquire: the fault path's <c>fault-&gt;mmu_seq = kvm-&gt;mmu_invalidate_seq;
@@ -59,6 +76,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         {
             _rangeStart = InvalidGfn;
             _rangeEnd = InvalidGfn;
+            _maskedSince = Stopwatch.GetTimestamp();
         }
     }
 
@@ -99,9 +117,19 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         {
             // "This sequence increase will notify the kvm page fault that the page that is going to be mapped in
             // the spte could have been freed." The release store of the count below is the smp_wmb: "The above
-            // sequence increase must be visible before the below count decrease."
-            Volatile.Write(ref _seq, _seq + 1);
+            // sequence increase must be visible before the below count decrease." In the other modes the increase
+            // was made before the lock was taken (IncrementSeqOutsideLock), which still precedes the decrease.
+            if (seqMode == SeqCounterMode.UnderLock)
+            {
+                Volatile.Write(ref _seq, _seq + 1);
+            }
+
             Volatile.Write(ref _inProgress, Math.Max(_inProgress - 1, 0));
+        }
+
+        if (balanced && _inProgress == 0)
+        {
+            AddMaskedWindow(Stopwatch.GetTimestamp() - _maskedSince);
         }
 
         // "Assert that at least one range was added between start() and end()." (An unbalanced end, which only a
@@ -117,7 +145,45 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
     public void BumpSeq()
     {
         Debug.Assert(mmuLock.IsHeldForWrite, "the sequence moves under kvm->mmu_lock held for write");
-        Volatile.Write(ref _seq, _seq + 1);
+        if (seqMode == SeqCounterMode.UnderLock)
+        {
+            Volatile.Write(ref _seq, _seq + 1);
+        }
+    }
+
+    /// <summary>
+    /// The sequence increase of an end or a legacy <c>invalidate_page</c> in the modes that make it before taking
+    /// the MMU lock (<see cref="SeqCounterMode.AtomicOutsideLock"/>, <see cref="SeqCounterMode.PlainOutsideLock"/>);
+    /// nothing in the kernel's mode, where <see cref="End"/> and <see cref="BumpSeq"/> make it under the lock. Caller
+    /// does not hold the MMU lock.
+    /// </summary>
+    public void IncrementSeqOutsideLock()
+    {
+        switch (seqMode)
+        {
+            case SeqCounterMode.AtomicOutsideLock:
+                Interlocked.Increment(ref _seq); // atomic_inc: a full barrier, no update lost
+                break;
+            case SeqCounterMode.PlainOutsideLock:
+                // seq++ as a load and a store: another end between the two is lost.
+                var loaded = Volatile.Read(ref _seq);
+                betweenSeqLoadAndStore?.Invoke();
+                if (preemptInSeqUpdateEvery > 0 && Interlocked.Increment(ref _seqUpdates) % preemptInSeqUpdateEvery == 0)
+                {
+                    Thread.Yield();
+                }
+
+                Volatile.Write(ref _seq, loaded + 1);
+                break;
+        }
+    }
+
+    /// <summary>Adds one masked window of <paramref name="ticks"/>. Caller holds the MMU lock for write.</summary>
+    public void AddMaskedWindow(long ticks)
+    {
+        Debug.Assert(mmuLock.IsHeldForWrite, "the masked-window totals are written under kvm->mmu_lock held for write");
+        Volatile.Write(ref _maskedTicks, _maskedTicks + ticks);
+        Volatile.Write(ref _maskedWindows, _maskedWindows + 1);
     }
 
     /// <summary>

@@ -11,7 +11,8 @@ namespace Hypervisor.ShadowMmu.Vms;
 /// The guest fault path, step for step as KVM's (<c>kvm_tdp_page_fault</c> → <c>kvm_faultin_pfn</c> →
 /// <c>is_page_fault_stale</c> → <c>kvm_tdp_mmu_map</c>):
 /// 1. sample <c>InvalidateSeq</c> (acquire) before looking at the host page tables;
-/// 2. resolve the page with <c>GetUserPages</c> (may fault, break COW, swap in), taking a page reference;
+/// 2. resolve the page, taking a page reference: with <see cref="VmOptions.GupFast"/> first locklessly
+///    (<c>hva_to_pfn_fast</c>), else or on its failure with <c>GetUserPages</c> (may fault, break COW, swap in);
 /// 3. before and after step 2, retry at once if a lockless pre-check already sees a reason to
 ///    (<c>mmu_invalidate_retry_gfn_unsafe</c>; it may be wrong either way, so it never replaces step 5);
 /// 4. take the MMU lock (read);
@@ -63,7 +64,7 @@ public sealed partial class VirtualMachine
             }
         }
 
-        var gup = AddressSpace.GetUserPages(hva, write);
+        var gup = ResolveHostPage(slot, hva, write);
         if (gup.Status != HostStatus.Ok)
         {
             stats.HostFaultErrors++;
@@ -105,7 +106,13 @@ public sealed partial class VirtualMachine
 
         try
         {
-            outcome = CheckStaleUnderLock(vcpu, gfn, mmuSeq) ?? install.Install(this, vcpu, slot, gfn, hva, gup, write);
+            var stale = CheckStaleUnderLock(vcpu, gfn, mmuSeq);
+            if (stale is null)
+            {
+                HostMappingLevelUnderLock(hva);
+            }
+
+            outcome = stale ?? install.Install(this, vcpu, slot, gfn, hva, gup, write);
         }
         finally
         {
@@ -128,6 +135,36 @@ public sealed partial class VirtualMachine
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// <c>hva_to_pfn</c>: <c>hva_to_pfn_fast</c> asks the lockless walk for a writable page whenever the slot could map
+    /// one (a read fault too: KVM maps writable if the host already is), and only a read-only slot skips it; on any
+    /// failure the locked GUP resolves the fault as asked.
+    /// </summary>
+    private GupResult ResolveHostPage(Memslot slot, Hva hva, bool write)
+    {
+        if (Options.GupFast && !slot.ReadOnly && AddressSpace.TryGetUserPageFast(hva, write: true, out var fast))
+        {
+            return fast;
+        }
+
+        return AddressSpace.GetUserPages(hva, write);
+    }
+
+    /// <summary>
+    /// <c>kvm_mmu_hugepage_adjust</c>'s host walk (<c>host_pfn_mapping_level</c>), with <see cref="VmOptions.GupFast"/>:
+    /// "mmu_invalidate_retry() was successful and mmu_lock is held, so the pmd can't be split from under us". SPTEs are
+    /// 4 KiB here, so the level only confirms that; the walk is one more lockless walker the table frees must respect.
+    /// </summary>
+    private void HostMappingLevelUnderLock(Hva hva)
+    {
+        Debug.Assert(_mmuLock.IsHeld, "the host level is read after the stale check, under the MMU lock");
+        if (Options.GupFast)
+        {
+            var level = AddressSpace.HostPfnMappingLevel(hva);
+            Debug.Assert(level == HostMemory.AddressSpaces.HostPageLevel.Page4K, "the host maps 4 KiB pages only");
+        }
     }
 
     /// <summary>

@@ -79,6 +79,12 @@ public sealed partial class VirtualMachine
             EndActiveInvalidate(); // the broken variant: the count drops before the sequence moves
         }
 
+        if (HitsMemslot(range.Start, range.End))
+        {
+            // Only in the seq-atomicity experiment's modes: the increase made before the lock, not in End.
+            _invalidation.IncrementSeqOutsideLock();
+        }
+
         _mmuLock.EnterWrite();
         try
         {
@@ -124,14 +130,18 @@ public sealed partial class VirtualMachine
             EndActiveInvalidate();
         }
 
+        _invalidation.IncrementSeqOutsideLock();
         _mmuLock.EnterWrite();
+        var locked = Stopwatch.GetTimestamp();
         try
         {
             _invalidation.BumpSeq();
+            var hit = false;
             foreach (var slot in _memslots)
             {
                 if (slot.GfnRangeOf(hva, end, out var gfnStart, out var gfnEnd))
                 {
+                    hit = true;
                     zapped += ZapGfnRange(gfnStart, gfnEnd);
                 }
             }
@@ -139,6 +149,13 @@ public sealed partial class VirtualMachine
             if (zapped > 0)
             {
                 flushed = FlushRemoteTlbs();
+            }
+
+            if (hit)
+            {
+                // A fault that sampled the sequence before this call and reaches the lock after it retries; one that
+                // reaches the lock meanwhile waits: the single-page call's masked window is its hold of the lock.
+                _invalidation.AddMaskedWindow(Stopwatch.GetTimestamp() - locked);
             }
         }
         finally

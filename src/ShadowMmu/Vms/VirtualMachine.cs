@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
@@ -52,7 +53,8 @@ public sealed partial class VirtualMachine : IDisposable
             }
         }
 
-        _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations);
+        _invalidation = new MmuInvalidation(_mmuLock, Options.Mutations, Options.SeqCounter, Options.PreemptInSeqUpdateEvery,
+            Options.BetweenSeqLoadAndStore);
         _monitor = new ProtocolMonitor(name, addressSpace, Violations, _mmuLock);
         if (Options.Mmu == MmuMode.Shadow)
         {
@@ -94,6 +96,15 @@ public sealed partial class VirtualMachine : IDisposable
 
     /// <summary><c>mmu_invalidate_seq</c>: bumped at the end of every invalidation that hit a memslot.</summary>
     public long InvalidateSeq => _invalidation.Seq;
+
+    /// <summary>
+    /// Time during which a fault on an invalidated gfn had to retry: from the first <c>kvm_mmu_invalidate_begin</c>
+    /// to the last end of overlapping sections, plus each legacy <c>invalidate_page</c>'s hold of the MMU lock.
+    /// </summary>
+    public TimeSpan MaskedTime => Stopwatch.GetElapsedTime(0, _invalidation.MaskedTicks);
+
+    /// <summary>The number of masked windows counted in <see cref="MaskedTime"/>.</summary>
+    public long MaskedWindows => _invalidation.MaskedWindows;
 
     /// <summary><c>mmu_invalidate_in_progress</c>: open start/end sections that hit a memslot.</summary>
     public long InvalidateInProgress => _invalidation.InProgress;

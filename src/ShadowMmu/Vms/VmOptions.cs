@@ -28,6 +28,32 @@ public sealed record VmOptions
     /// </summary>
     public bool LocklessPreCheck { get; init; } = true;
 
+    /// <summary>
+    /// How <c>mmu_invalidate_seq</c> is raised at the end of an invalidation: under the MMU lock (the kernel's, the
+    /// default), atomically before it, or with a plain load and store before it (loses updates under concurrency).
+    /// </summary>
+    public Invalidation.SeqCounterMode SeqCounter { get; init; }
+
+    /// <summary>
+    /// With <see cref="Invalidation.SeqCounterMode.PlainOutsideLock"/>: every this many increments, the invalidating
+    /// thread yields its core between loading the sequence and storing it plus one, as host preemption inside that
+    /// read-modify-write would. 0 disables it.
+    /// </summary>
+    public int PreemptInSeqUpdateEvery { get; init; }
+
+    /// <summary>
+    /// Test hook run between the load and the store of a <see cref="Invalidation.SeqCounterMode.PlainOutsideLock"/>
+    /// increment, on the invalidating thread: the window in which another increment is lost.
+    /// </summary>
+    public Action? BetweenSeqLoadAndStore { get; init; }
+
+    /// <summary>
+    /// The fault path tries the host's lockless <c>gup_fast</c> first (<c>hva_to_pfn_fast</c>) and falls back to the
+    /// locked GUP, and walks the host page tables for the mapping level under the MMU lock
+    /// (<c>host_pfn_mapping_level</c>). Off, every fault takes the locked GUP.
+    /// </summary>
+    public bool GupFast { get; init; }
+
     /// <summary>Broken variants of the protocol, for oracle tests.</summary>
     public ShadowMutations Mutations { get; init; }
 

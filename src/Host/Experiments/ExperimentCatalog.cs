@@ -1,0 +1,16 @@
+using Hypervisor.Host.Experiments.Studies;
+
+namespace Hypervisor.Host.Experiments;
+
+/// <summary>Every experiment of <c>hypervisor experiment</c>, in the order of the report and docs/experiments.md.</summary>
+internal static class ExperimentCatalog
+{
+    public static IReadOnlyList<Experiment> All { get; } =
+    [
+        new InvalidatePageVsRange(),
+        new DisarmedCost(),
+        new RegisterCost(),
+    ];
+
+    public static Experiment? Find(string name) => All.FirstOrDefault(e => e.Name == name);
+}
