@@ -13,6 +13,11 @@ namespace Hypervisor.GuestModel.Running;
 /// <summary>
 /// One running guest: its VMM process (an address space with one VMA per memslot), its VM, and its oracle.
 /// </summary>
+/// <remarks>
+/// Several guests may share one VMM process (<see cref="GuestSpec.AddressSpaceOf"/>): each maps its slots into it at
+/// addresses of its own and registers its own VM's notifier, so every invalidation of the space reaches every VM,
+/// and each finds what it maps through its own memslots (<c>__kvm_handle_hva_range</c>).
+/// </remarks>
 public sealed class GuestInstance
 {
     /// <summary>One fault in this many is preempted inside its window (see <see cref="VmOptions.PreemptInFaultWindowEvery"/>).</summary>
@@ -20,10 +25,15 @@ public sealed class GuestInstance
 
     private readonly SlotLayout[] _slots;
 
-    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false)
+    /// <summary>
+    /// Maps the guest's slots into <paramref name="vmm"/> (the address space of the guest named by
+    /// <see cref="GuestSpec.AddressSpaceOf"/>), or into a new VMM address space when it is null, and creates the VM.
+    /// </summary>
+    public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false,
+        AddressSpace? vmm = null)
     {
         Spec = spec;
-        Mm = host.CreateAddressSpace($"vmm-{spec.Name}", profile);
+        Mm = vmm ?? host.CreateAddressSpace($"vmm-{spec.Name}", profile);
         var slots = new List<SlotLayout>();
         foreach (var (slot, id) in spec.Memslots.Select((s, i) => (s, i)))
         {

@@ -46,10 +46,18 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // Direct reclaim and kswapd run in every scenario, as on any real host; the activities add explicit passes.
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
-        var guests = scenario.Guests.Select(g => new GuestInstance(options.Mmu is { } mmu ? g with { Mmu = mmu } : g, host, profile, mutation.Shadow, scenario.Host.GupFast)
+        var guests = new List<GuestInstance>();
+        foreach (var declared in scenario.Guests)
         {
-            CheckEveryOperation = options.CheckAfterOps,
-        }).ToList();
+            var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
+            // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
+            var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
+            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm)
+            {
+                CheckEveryOperation = options.CheckAfterOps,
+            });
+        }
+
         foreach (var guest in guests)
         {
             guest.Vm.InvalidationObserver = r => sink.Publish(new InvalidationEvent(scenario.Name, clock.Elapsed, profileName, r));
@@ -95,12 +103,13 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
         clients.ForEach(c => c.Dispose());
-        foreach (var guest in guests)
+        // Every VM first, then each VMM process once (two VMs may share one).
+        guests.ForEach(g => g.Vm.Dispose());
+        foreach (var mm in guests.Select(g => g.Mm).Distinct())
         {
-            guest.Vm.Dispose();
-            if (!guest.Mm.IsDead)
+            if (!mm.IsDead)
             {
-                guest.Mm.Exit();
+                mm.Exit();
             }
         }
 

@@ -53,6 +53,13 @@ public sealed record GuestSpec
     /// <summary>Per-vCPU workloads that replace <see cref="Workload"/> entirely (keyed by vCPU index).</summary>
     public IReadOnlyDictionary<int, WorkloadSpec> VcpuWorkloads { get; init; } = ReadOnlyDictionary<int, WorkloadSpec>.Empty;
 
+    /// <summary>
+    /// The guest whose VMM process this guest's VM lives in (declared earlier, with a process of its own): the memslots
+    /// are mapped into that address space beside the other guest's and the VM registers its own notifier there. Null:
+    /// a VMM process of its own.
+    /// </summary>
+    public string? AddressSpaceOf { get; init; }
+
     /// <summary>Guest memory in pages.</summary>
     public long Pages => Memory / ScenarioUnits.PageSize;
 

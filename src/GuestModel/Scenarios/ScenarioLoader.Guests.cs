@@ -30,6 +30,7 @@ public sealed partial class ScenarioLoader
         foreach (var guestReader in readers)
         {
             var guest = ReadGuest(guestReader);
+            CheckAddressSpaceOf(guestReader, guest, guests);
             if (guest.Name.Length > 0 && !firstLineOfName.TryAdd(guest.Name, guestReader.Line))
             {
                 guestReader.Error("name", $"duplicate guest name \"{guest.Name}\" (first defined at line {firstLineOfName[guest.Name]})");
@@ -49,6 +50,26 @@ public sealed partial class ScenarioLoader
         return guests;
     }
 
+    /// <summary><c>addressSpaceOf</c> names a guest declared before this one that has a VMM process of its own.</summary>
+    private static void CheckAddressSpaceOf(ParameterReader reader, GuestSpec guest, List<GuestSpec> earlier)
+    {
+        if (guest.AddressSpaceOf is not { Length: > 0 } owner)
+        {
+            return;
+        }
+
+        var target = earlier.FirstOrDefault(g => g.Name == owner);
+        if (target is null)
+        {
+            var names = earlier.Count == 0 ? "none is" : string.Join(", ", earlier.Select(g => g.Name));
+            reader.Error("addressSpaceOf", $"expected the name of a guest declared before this one ({names}), got \"{owner}\"");
+        }
+        else if (target.AddressSpaceOf is { } chained)
+        {
+            reader.Error("addressSpaceOf", $"expected a guest with a VMM process of its own, got \"{owner}\", which lives in \"{chained}\"'s");
+        }
+    }
+
     private static GuestSpec ReadGuest(ParameterReader reader)
     {
         var name = reader.RequiredName("name");
@@ -57,6 +78,7 @@ public sealed partial class ScenarioLoader
         var backing = reader.Enum("backing", VmaKind.AnonymousPrivate);
         var writeNotify = reader.Bool("writeNotify", true);
         var fileMapping = reader.Enum("fileMapping", FileMapping.PageCache);
+        var addressSpaceOf = reader.Has("addressSpaceOf") ? reader.RequiredName("addressSpaceOf") : null;
         var memslots = ReadMemslots(reader, memory, backing);
         CheckFileMapping(reader, fileMapping, memslots);
         if (fileMapping == FileMapping.Nonlinear && writeNotify)
@@ -87,6 +109,7 @@ public sealed partial class ScenarioLoader
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),
+            AddressSpaceOf = addressSpaceOf,
         };
     }
 
