@@ -3,6 +3,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.ShadowMmu;
+using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
 
@@ -10,7 +11,9 @@ namespace Hypervisor.Benchmarks.ShadowMmu;
 
 /// <summary>
 /// The shadow MMU's hot paths: a TLB-hit access, a cold demand fault through get_user_pages, and the zap of a fully
-/// mapped 1 GiB range through the notifier.
+/// mapped 1 GiB range through the notifier, in both MMU modes. In shadow mode guest virtual page g maps gfn g through
+/// guest page tables built beforehand (in frames above the data), the CR3 loaded: a cold fault also walks the guest
+/// tables and builds shadow pages, and the zap goes through the reverse map.
 /// </summary>
 [MemoryDiagnoser]
 public class ShadowMmuBenchmarks
@@ -26,6 +29,9 @@ public class ShadowMmuBenchmarks
     private Vcpu _vcpu = null!;
     private Hva _base;
 
+    [Params(MmuMode.Tdp, MmuMode.Shadow)]
+    public MmuMode Mmu { get; set; }
+
     [GlobalSetup(Targets = [nameof(TlbHitAccess), nameof(TlbHitWrite)])]
     public void SetupHot()
     {
@@ -33,7 +39,7 @@ public class ShadowMmuBenchmarks
         _vcpu.EnterGuest();
         for (var g = 0UL; g < HotPages; g++)
         {
-            _vcpu.Access(new Gfn(g), write: true, g);
+            Touch(g, write: true);
         }
     }
 
@@ -42,9 +48,19 @@ public class ShadowMmuBenchmarks
     public ulong TlbHitAccess()
     {
         ulong sum = 0;
-        for (var i = 0; i < HitsPerInvoke; i++)
+        if (Mmu == MmuMode.Tdp)
         {
-            sum += _vcpu.Access(new Gfn((ulong)(i & (HotPages - 1))), write: false, 0).Value;
+            for (var i = 0; i < HitsPerInvoke; i++)
+            {
+                sum += _vcpu.Access(new Gfn((ulong)(i & (HotPages - 1))), write: false, 0).Value;
+            }
+        }
+        else
+        {
+            for (var i = 0; i < HitsPerInvoke; i++)
+            {
+                sum += _vcpu.AccessVirtual((ulong)(i & (HotPages - 1)), write: false, 0).Value;
+            }
         }
 
         return sum;
@@ -58,9 +74,19 @@ public class ShadowMmuBenchmarks
     public ulong TlbHitWrite()
     {
         ulong sum = 0;
-        for (var i = 0; i < HitsPerInvoke; i++)
+        if (Mmu == MmuMode.Tdp)
         {
-            sum += _vcpu.Access(new Gfn((ulong)(i & (HotPages - 1))), write: true, (ulong)i).Value;
+            for (var i = 0; i < HitsPerInvoke; i++)
+            {
+                sum += _vcpu.Access(new Gfn((ulong)(i & (HotPages - 1))), write: true, (ulong)i).Value;
+            }
+        }
+        else
+        {
+            for (var i = 0; i < HitsPerInvoke; i++)
+            {
+                sum += _vcpu.AccessVirtual((ulong)(i & (HotPages - 1)), write: true, (ulong)i).Value;
+            }
         }
 
         return sum;
@@ -95,12 +121,19 @@ public class ShadowMmuBenchmarks
     {
         for (var g = 0UL; g < ColdPages; g++)
         {
-            _vcpu.Access(new Gfn(g), write: true, g);
+            Touch(g, write: true);
         }
     }
 
     [IterationCleanup(Target = nameof(ColdDemandFault))]
-    public void CleanupCold() => _vcpu.ExitGuest();
+    public void CleanupCold()
+    {
+        _vcpu.ExitGuest();
+        if (_vm.CountPresentSptes() != ColdPages)
+        {
+            throw new InvalidOperationException($"{Mmu}: {_vm.CountPresentSptes()} SPTEs after {ColdPages} cold faults");
+        }
+    }
 
     [IterationSetup(Target = nameof(ZapOneGiB))]
     public void SetupZap()
@@ -109,7 +142,7 @@ public class ShadowMmuBenchmarks
         _vcpu.EnterGuest();
         for (var g = 0UL; g < GiBPages; g++)
         {
-            _vcpu.Access(new Gfn(g), write: true, g);
+            Touch(g, write: true);
         }
 
         _vcpu.ExitGuest();
@@ -124,12 +157,64 @@ public class ShadowMmuBenchmarks
         _mm.Notifiers.InvalidateRangeEnd(range);
     }
 
+    private void Touch(ulong g, bool write)
+    {
+        if (Mmu == MmuMode.Tdp)
+        {
+            _vcpu.Access(new Gfn(g), write, g);
+        }
+        else
+        {
+            _vcpu.AccessVirtual(g, write, g);
+        }
+    }
+
     private void Build(long ram, int guestPages)
     {
+        // Shadow mode: room above the data for the guest's tables (one leaf per 512 pages, plus the upper levels).
+        var slotPages = (ulong)guestPages + (Mmu == MmuMode.Shadow ? (ulong)(guestPages / 512) + 8 : 0);
         _host = new HostSystem(new HostOptions { RamBytes = ram });
         _mm = _host.CreateAddressSpace("bench", NotifierProfile.Modern);
-        _base = _mm.Mmap((ulong)guestPages * Hva.PageSize, VmaKind.AnonymousPrivate, Protection.ReadWrite);
-        _vm = new VirtualMachine("bench", _mm, [new Memslot(0, 0, (ulong)guestPages, _base)], new VmOptions { Vcpus = 1 });
+        _base = _mm.Mmap(slotPages * Hva.PageSize, VmaKind.AnonymousPrivate, Protection.ReadWrite);
+        _vm = new VirtualMachine("bench", _mm, [new Memslot(0, 0, slotPages, _base)], new VmOptions { Vcpus = 1, Mmu = Mmu });
         _vcpu = _vm.Vcpus[0];
+        if (Mmu == MmuMode.Shadow)
+        {
+            BuildGuestTables((ulong)guestPages);
+        }
+    }
+
+    /// <summary>Guest page tables mapping guest virtual page g to gfn g for every data page, in frames from gfn <paramref name="pages"/> up.</summary>
+    private void BuildGuestTables(ulong pages)
+    {
+        var next = pages;
+        ulong NewTable()
+        {
+            _vcpu.ClearGuestTable(next);
+            return next++;
+        }
+
+        var cr3 = NewTable();
+        var tables = _vm.Shadow!.Tables;
+        for (var g = 0UL; g < pages; g++)
+        {
+            var table = cr3;
+            for (var level = Gpte.Levels; level > 1; level--)
+            {
+                var index = Gpte.IndexOf(g, level);
+                var gpte = tables.Read(table, index);
+                if (!Gpte.IsPresent(gpte))
+                {
+                    gpte = Gpte.Make(NewTable(), writable: true);
+                    _vcpu.WriteGuestPte(table, index, gpte);
+                }
+
+                table = Gpte.GfnOf(gpte);
+            }
+
+            _vcpu.WriteGuestPte(table, Gpte.IndexOf(g, 1), Gpte.Make(g, writable: true));
+        }
+
+        _vcpu.LoadCr3(cr3, pcid: 1);
     }
 }
