@@ -19,6 +19,8 @@ internal static class Program
             ServeVerb.Create(earlyStop),
             BenchVerb.Create(),
             Analyze.AnalyzeVerb.Create(),
+            ExploreVerb.Create(),
+            ReplayVerb.Create(),
             Experiments.ExperimentVerb.Create(),
         };
 

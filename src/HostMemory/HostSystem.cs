@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory;
 
@@ -15,7 +16,7 @@ public sealed class HostSystem
     private readonly StripedCounters _counters = new(Enum.GetValues<HostCounter>().Length);
 
     // Guards _spaces: the address spaces that host-wide scanners (reclaim, aging, writeback, KSM, OOM) walk.
-    private readonly Lock _spacesLock = new();
+    private readonly ProtocolLock _spacesLock = new("mmlist_lock");
     private readonly List<AddressSpace> _spaces = [];
 
     public HostSystem(HostOptions options, TimeProvider? time = null)
@@ -48,7 +49,7 @@ public sealed class HostSystem
     public SwapCache SwapCache { get; }
 
     /// <summary><c>mm_all_locks_mutex</c>: serializes <c>mm_take_all_locks</c> across address spaces.</summary>
-    internal Lock AllLocksMutex { get; } = new();
+    internal ProtocolLock AllLocksMutex { get; } = new("mm_all_locks_mutex");
 
     /// <summary>The owners frames' reverse-map fields point at (anon_vmas and files).</summary>
     public Rmap.RmapRegistry Rmap { get; } = new();
@@ -81,7 +82,7 @@ public sealed class HostSystem
     /// </summary>
     public IReadOnlyList<AddressSpace> LiveAddressSpaces()
     {
-        lock (_spacesLock)
+        using (_spacesLock.EnterScope())
         {
             _spaces.RemoveAll(mm => mm.IsDead);
             return [.. _spaces];
@@ -91,7 +92,7 @@ public sealed class HostSystem
     /// <summary>Makes a fully built address space visible to the host-wide scanners (create, and fork once done).</summary>
     internal void Track(AddressSpace mm)
     {
-        lock (_spacesLock)
+        using (_spacesLock.EnterScope())
         {
             _spaces.Add(mm);
         }

@@ -1,6 +1,7 @@
 using Hypervisor.GuestModel.Running;
 using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.Scheduling;
 using Hypervisor.Mirrors.Common;
 using Hypervisor.Mirrors.Gru;
 using Hypervisor.Mirrors.Hmm;
@@ -37,7 +38,8 @@ public sealed class ClientInstance : IDisposable
         var slot = guest.Slots[0];
         _start = slot.Hva;
         _pages = (ulong)((spec.Size > 0 ? spec.Size : slot.Spec.Size) / ScenarioUnits.PageSize);
-        _random = new Random(HashCode.Combine(seed, spec.Name));
+        // A stable hash of the name (string.GetHashCode differs per process; a deterministic run must not).
+        _random = new Random(unchecked((int)(seed ^ (seed >> 32))) ^ spec.Name.Aggregate(17, (h, c) => unchecked((h * 31) + c)));
         switch (spec.Kind)
         {
             case ClientKind.HmmMirror:
@@ -78,7 +80,7 @@ public sealed class ClientInstance : IDisposable
     public Thread CreateThread(RunControl control)
     {
         ArgumentNullException.ThrowIfNull(control);
-        var thread = new Thread(control.Guard(() =>
+        var thread = SchedulingPoint.CreateThread($"client:{Spec.Kind}:{Spec.Name}", control.Guard(() =>
         {
             // An OOM kill ends the VMM's device work: a killed process issues no more commands (the reaper, which
             // found the device busy, then gets the mutex on a later attempt).
@@ -90,10 +92,9 @@ public sealed class ClientInstance : IDisposable
                     Check();
                 }
 
-                Thread.Yield(); // a device issues work in bursts; it does not hold its lock in a loop
+                SchedulingPoint.Yield("device burst"); // a device issues work in bursts; it does not hold its lock in a loop
             }
-        }))
-        { Name = $"client:{Spec.Kind}:{Spec.Name}", IsBackground = true };
+        }));
         return thread;
     }
 

@@ -1,5 +1,6 @@
 using Hypervisor.GuestModel.Running;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.GuestKernel;
 
@@ -19,7 +20,7 @@ public sealed class GuestKernel
     /// <summary>First guest virtual page of the data area (an address above 256 MiB, as user mappings are).</summary>
     public const ulong DataBase = 0x10000;
 
-    private readonly Lock _poolLock = new();
+    private readonly ProtocolLock _poolLock = new("guest page pool lock");
     private readonly Stack<ulong> _freeFrames = new();
     private readonly long _poolShift;
     private int _nextPcid;
@@ -64,7 +65,7 @@ public sealed class GuestKernel
     {
         get
         {
-            lock (_poolLock)
+            using (_poolLock.EnterScope())
             {
                 return _freeFrames.Count;
             }
@@ -89,7 +90,7 @@ public sealed class GuestKernel
     /// <summary>A free table frame, or null when the pool is empty (the caller frees some and tries again).</summary>
     public ulong? AllocFrame()
     {
-        lock (_poolLock)
+        using (_poolLock.EnterScope())
         {
             return _freeFrames.Count > 0 ? _freeFrames.Pop() : null;
         }
@@ -97,7 +98,7 @@ public sealed class GuestKernel
 
     public void FreeFrame(ulong gfn)
     {
-        lock (_poolLock)
+        using (_poolLock.EnterScope())
         {
             _freeFrames.Push(gfn);
         }

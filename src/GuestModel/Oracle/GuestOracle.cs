@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Oracle;
 
@@ -30,7 +31,7 @@ public sealed partial class GuestOracle
     private readonly ViolationLog _violations;
 
     // Guards writers of _events (copy-on-write); readers take the array reference.
-    private readonly Lock _eventsLock = new();
+    private readonly ProtocolLock _eventsLock = new("oracle events lock");
     private HostEvent[] _events = [];
     private long _hostSeq;
 
@@ -84,7 +85,7 @@ public sealed partial class GuestOracle
     public HostEvent BeginEvent(HostEventKind kind, long firstPage, long endPage)
     {
         var e = new HostEvent(kind, firstPage, endPage);
-        lock (_eventsLock)
+        using (_eventsLock.EnterScope())
         {
             var old = _events;
             var keep = Math.Min(old.Length, MaxEvents - 1);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -21,12 +22,16 @@ public sealed class RunControl : IDisposable
     private readonly ManualResetEventSlim _gate = new(false);
     private long _budget;
     private ExceptionDispatchInfo? _failure;
+    private long _stopAtTicks = long.MaxValue;
     private Thread? _timer;
     private long _openedAt;
 
     public RunControl(long? accessBudget) => _budget = accessBudget ?? long.MaxValue;
 
     public bool StopRequested => _stop.IsCancellationRequested;
+
+    /// <summary>Set for a deterministic run (the vCPUs consume virtual time per access).</summary>
+    public ScheduleSettings? Schedule { get; init; }
 
     public CancellationToken Stopping => _stop.Token;
 
@@ -42,6 +47,18 @@ public sealed class RunControl : IDisposable
     /// </summary>
     public IReadOnlyList<Thread> StartAll(IReadOnlyList<Thread> threads)
     {
+        ArgumentNullException.ThrowIfNull(threads);
+        if (SchedulingPoint.IsControlled)
+        {
+            // A controlled run starts its threads one by one, in order: each start is a step of the schedule.
+            foreach (var thread in threads)
+            {
+                SchedulingPoint.Start(thread);
+            }
+
+            return threads;
+        }
+
         var started = new bool[threads.Count];
         var next = -1;
         var starters = Enumerable.Range(0, Math.Min(StarterThreads, threads.Count)).Select(_ => new Thread(() =>
@@ -73,7 +90,12 @@ public sealed class RunControl : IDisposable
     /// </remarks>
     public void Open(TimeSpan? duration = null)
     {
-        if (duration is { } limit)
+        if (duration is { } virtualLimit && SchedulingPoint.VirtualTime is { } time)
+        {
+            // No timer thread in virtual time: the first sleeper to reach the deadline stops the run.
+            _stopAtTicks = time.Ticks + virtualLimit.Ticks;
+        }
+        else if (duration is { } limit)
         {
             Debug.Assert(limit <= Scenarios.ScenarioLimits.MaxTimer, "validation keeps durations within a wait's 2^31-1 ms limit");
             var stopped = _stop.Token.WaitHandle;
@@ -118,7 +140,15 @@ public sealed class RunControl : IDisposable
         try
         {
             // Named wait: the start gate (see the remarks); a stop before it opens means the body never runs.
-            if (WaitHandle.WaitAny([_gate.WaitHandle, _stop.Token.WaitHandle]) != 0 || StopRequested)
+            if (SchedulingPoint.IsControlled)
+            {
+                SchedulingPoint.WaitUntil(() => IsOpen || StopRequested, Timeout.InfiniteTimeSpan, "start gate");
+                if (StopRequested)
+                {
+                    return;
+                }
+            }
+            else if (WaitHandle.WaitAny([_gate.WaitHandle, _stop.Token.WaitHandle]) != 0 || StopRequested)
             {
                 return;
             }
@@ -158,6 +188,20 @@ public sealed class RunControl : IDisposable
     {
         if (delay <= TimeSpan.Zero)
         {
+            return !StopRequested;
+        }
+
+        if (SchedulingPoint.VirtualTime is { } time)
+        {
+            // Named wait: the timer in virtual time, cut short by the run's stop or its deadline.
+            var now = time.Ticks;
+            var until = Math.Min(now + delay.Ticks, _stopAtTicks);
+            SchedulingPoint.WaitUntil(() => StopRequested, TimeSpan.FromTicks(Math.Max(0, until - now)), "timer");
+            if (time.Ticks >= _stopAtTicks)
+            {
+                RequestStop();
+            }
+
             return !StopRequested;
         }
 

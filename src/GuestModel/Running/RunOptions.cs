@@ -35,6 +35,12 @@ public sealed record RunOptions
     /// <summary>At most this many violation events per kind reach the event stream (all are counted).</summary>
     public int ViolationEventsPerKind { get; init; } = 1000;
 
+    /// <summary>Run deterministically under a controlled scheduler (<c>run --deterministic</c>); null: free-running.</summary>
+    public ScheduleSettings? Schedule { get; init; }
+
+    /// <summary>Activities (by index in the scenario) left out of the run: a shrunk schedule's fewer threads.</summary>
+    public IReadOnlyList<int> ExcludedActivities { get; init; } = [];
+
     /// <summary>A vCPU that retried more faults than this within one statistics interval reports a burst.</summary>
     public long RetryBurstThreshold { get; init; } = 1000;
 }

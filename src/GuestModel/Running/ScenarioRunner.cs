@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Hypervisor.GuestModel.Clients;
 using Hypervisor.GuestModel.Events;
 using Hypervisor.GuestModel.Oracle;
@@ -8,6 +7,7 @@ using Hypervisor.GuestModel.Summary;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Reclaim;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -15,6 +15,8 @@ namespace Hypervisor.GuestModel.Running;
 /// Runs a scenario: builds the host and the guests, starts one thread per vCPU and per activity, samples
 /// statistics, stops at the duration, the access budget or cancellation, stops every thread, checks the end-of-run
 /// invariants and returns the summary. Everything it reports goes through the <see cref="EventSink"/>.
+/// With <see cref="RunOptions.Schedule"/> set, the whole run (this method's own thread included) runs under a
+/// <see cref="ControlledScheduler"/>: one thread at a time, virtual time, the same steps for the same seed.
 /// </summary>
 public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 {
@@ -28,6 +30,30 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         }
 
         var seed = options.Seed ?? scenario.Seed;
+        if (options.ExcludedActivities.Count != 0)
+        {
+            scenario = scenario with { Activities = [.. scenario.Activities.Where((_, i) => !options.ExcludedActivities.Contains(i))] };
+        }
+
+        if (options.Schedule is not { } settings)
+        {
+            return RunCore(scenario, options, mutation, seed, TimeProvider.System, null, cancellation);
+        }
+
+        using var scheduler = new ControlledScheduler(settings.Scheduler with { Seed = settings.Seed ?? seed });
+        var summary = scheduler.RunMain("runner", () => RunCore(scenario, options, mutation, seed, scheduler.Time, scheduler, cancellation));
+        settings.Completed?.Invoke(scheduler);
+        return summary with
+        {
+            Schedule = new ScheduleSummary(Names.Kebab(scheduler.Options.Strategy.ToString()), scheduler.Options.Seed,
+                scheduler.TraceHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture), scheduler.Steps,
+                scheduler.Switches, scheduler.Decisions.Count, scheduler.ThreadNames.Count, scheduler.StopStep, scheduler.AbandonReason),
+        };
+    }
+
+    private RunSummary RunCore(Scenario scenario, RunOptions options, MutationCatalog.Mutation mutation, ulong seed, TimeProvider time,
+        ControlledScheduler? scheduler, CancellationToken cancellation)
+    {
         var profile = mutation.ForcedProfile ?? options.Profile ?? scenario.Host.NotifierProfile;
         var host = new HostSystem(new HostOptions
         {
@@ -37,9 +63,9 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             Cpus = scenario.Host.Cpus,
             TableFree = mutation.ForcedTableFree ?? scenario.Host.TableFree,
             LocklessWalkDelayEvery = scenario.Host.WalkerDelayEvery,
-        });
+        }, time);
         var sink = options.Events ?? new EventSink(System.Threading.Channels.Channel.CreateUnbounded<SimulationEvent>().Writer);
-        var clock = Stopwatch.StartNew();
+        var clock = new RunClock(time);
         var profileName = Names.Kebab(profile.ToString());
         WireViolations(host, scenario.Name, clock, sink, options.ViolationEventsPerKind);
 
@@ -66,9 +92,23 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // The stop is wired before any thread starts, and the threads park at the start gate: neither a stop nor the
         // duration waits for thousands of threads to be created.
         var clients = scenario.Clients.Select(c => new ClientInstance(c, guests.First(g => g.Name == c.Guest), mutation.Mirror, seed)).ToList();
-        using var control = new RunControl(scenario.AccessBudget);
+        using var control = new RunControl(scenario.AccessBudget) { Schedule = options.Schedule };
         using var stopOnCancel = cancellation.Register(control.RequestStop);
         var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
+        if (scheduler is not null)
+        {
+            // Exploration's limits: a schedule ends at its step budget, or at its first violation when asked to.
+            void StopRun()
+            {
+                control.RequestStop();
+                workers.ForEach(w => w.RequestStop());
+            }
+
+            scheduler.StepLimitReached = StopRun;
+            scheduler.Stop = StopRun;
+            scheduler.StopWhen = options.Schedule!.StopAtFirstViolation ? () => host.Violations.Total > 0 : null;
+        }
+
         var threads = control.StartAll([.. workers.Select(w => w.CreateThread()),
             .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock),
             .. clients.Select(c => c.CreateThread(control))]);
@@ -85,7 +125,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         foreach (var thread in threads)
         {
             // Named wait: every vCPU and activity thread notices the stop within a batch or a sleep.
-            thread.Join();
+            SchedulingPoint.Join(thread);
         }
 
         // kswapd first: an invalidation it has open would look like an unbalanced one to the checks below.
@@ -126,7 +166,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         return summary;
     }
 
-    private static void WireViolations(HostSystem host, string scenario, Stopwatch clock, EventSink sink, int perKind)
+    private static void WireViolations(HostSystem host, string scenario, RunClock clock, EventSink sink, int perKind)
     {
         var published = new ConcurrentDictionary<string, int>();
         host.Violations.Observer = v =>
@@ -139,7 +179,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
     }
 
     private List<Thread> CreateActivityThreads(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
-        RunControl control, ulong seed, EventSink sink, Stopwatch clock)
+        RunControl control, ulong seed, EventSink sink, RunClock clock)
     {
         var threads = new List<Thread>();
         foreach (var (spec, index) in scenario.Activities.Select((a, i) => (a, i)))
@@ -151,7 +191,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
 
             var context = new ActivityContext(host, memory, guests, control, new Random(unchecked((int)seed) ^ (index * 7919)),
                 (kind, guest, outcome) => new HostActivityEvent(scenario.Name, clock.Elapsed, kind, guest, outcome), sink);
-            var thread = new Thread(control.Guard(() =>
+            var thread = SchedulingPoint.CreateThread($"activity:{spec.Kind}:{spec.Guest}", control.Guard(() =>
             {
                 for (long n = 0; spec.TryGetFiringTime(n, out var at); n++)
                 {
@@ -163,8 +203,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                     var outcome = executor.Fire(context, spec);
                     context.Report(spec.Kind, spec.Guest, outcome);
                 }
-            }))
-            { Name = $"activity:{spec.Kind}:{spec.Guest}", IsBackground = true };
+            }));
             threads.Add(thread);
         }
 
@@ -177,7 +216,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
     /// pass over every guest can take long, and it gives up as soon as the stop comes.
     /// </summary>
     private static void SampleUntilDone(Scenario scenario, List<GuestInstance> guests, RunControl control,
-        EventSink sink, Stopwatch clock, long burstThreshold)
+        EventSink sink, RunClock clock, long burstThreshold)
     {
         var lastRetries = new Dictionary<(string, int), (long Retries, long Faults)>();
         var interval = scenario.StatsInterval;

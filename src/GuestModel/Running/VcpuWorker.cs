@@ -1,6 +1,7 @@
 using Hypervisor.GuestModel.GuestKernel;
 using Hypervisor.GuestModel.Oracle;
 using Hypervisor.GuestModel.Workloads;
+using Hypervisor.HostMemory.Scheduling;
 using Hypervisor.ShadowMmu;
 using Hypervisor.ShadowMmu.Vcpus;
 
@@ -42,7 +43,7 @@ public sealed partial class VcpuWorker
     public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
 
     /// <summary>The vCPU's thread, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
-    public Thread CreateThread() => new(_control.Guard(Run)) { Name = $"{_guest.Name}/vcpu{_vcpu.Index}", IsBackground = true };
+    public Thread CreateThread() => SchedulingPoint.CreateThread($"{_guest.Name}/vcpu{_vcpu.Index}", _control.Guard(Run));
 
     public void RequestStop() => _vcpu.RequestStop();
 
@@ -50,6 +51,9 @@ public sealed partial class VcpuWorker
     {
         var index = _vcpu.Index;
         var hostFaults = new SpinWait();
+        var slice = _control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
+        var sliceTime = _control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
+        var sliceLeft = slice;
         _guestCpu?.Start();
         _vcpu.EnterGuest();
         try
@@ -59,6 +63,13 @@ public sealed partial class VcpuWorker
                 var granted = _control.ClaimAccesses(Batch);
                 for (var i = 0; i < granted; i++)
                 {
+                    if (--sliceLeft == 0)
+                    {
+                        // Deterministic run: the guest ran a slice of accesses; virtual time moves on for this vCPU.
+                        sliceLeft = slice;
+                        SchedulingPoint.Consume(sliceTime, "guest runs");
+                    }
+
                     var access = _workload.Next();
                     var page = (long)access.Page;
                     AccessResult result;
@@ -100,7 +111,7 @@ public sealed partial class VcpuWorker
                         // mode, back off (spin, then sleep) while the faults go on, so the thread changing the range
                         // gets the core even when vCPU threads far outnumber cores.
                         _vcpu.ExitGuest();
-                        hostFaults.SpinOnce(sleep1Threshold: 20);
+                        SchedulingPoint.SpinOnce(ref hostFaults, "vcpu -EFAULT backoff");
                         _vcpu.EnterGuest();
                     }
                     else if (hostFaults.Count != 0 && result.IsOk)

@@ -15,6 +15,9 @@ public sealed record RunSummary
     public IReadOnlyList<Clients.ClientSummary> Clients { get; init; } = [];
     public long EventsPublished { get; init; }
 
+    /// <summary>Set for a deterministic run: how it was scheduled and its trace hash.</summary>
+    public ScheduleSummary? Schedule { get; init; }
+
     /// <summary>Process exit code for this result: 0 clean, 1 violations found.</summary>
     public int ExitCode => Violations.Total == 0 ? 0 : 1;
 }

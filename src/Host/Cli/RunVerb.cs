@@ -50,11 +50,20 @@ internal static class RunVerb
         };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the JSON log (the daemon's format) into this directory." };
         var config = new Option<string?>("--config") { Description = $"Settings file for the log format options (default {HypervisorConfiguration.DefaultFile})." };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, checkAfterOps, summary, logDir, config };
+        var deterministic = new Option<bool>("--deterministic")
+        {
+            Description = "Run every thread under one controlled scheduler in virtual time: the same seed gives the same run (its trace hash is printed).",
+        };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, checkAfterOps, summary, logDir, config, deterministic };
         command.SetAction((parse, cancellation) => Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
             ? Execute(
                 parse.GetValue(scenarios) ?? [],
-                new RunOptions { Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode, CheckAfterOps = parse.GetValue(checkAfterOps) },
+                new RunOptions
+                {
+                    Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode,
+                    Schedule = parse.GetValue(deterministic) ? new ScheduleSettings() : null,
+                    CheckAfterOps = parse.GetValue(checkAfterOps),
+                },
                 parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)
             : 2));
         return command;
@@ -80,7 +89,8 @@ internal static class RunVerb
         return false;
     }
 
-    private static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
+    /// <summary>Runs the scenario files with <paramref name="options"/> (also used by <c>replay</c>).</summary>
+    internal static int Execute(string[] paths, RunOptions options, string? durationText, string? profileText, string? summaryPath,
         string? logDir, string? configFile, CancellationToken cancellation)
     {
         // Redirected output (a log, a pipe, CI) gets plain text wide enough that no number is wrapped or cut.

@@ -35,6 +35,14 @@ internal static class SummaryTable
 
         var host = string.Join(", ", s.Host.Where(h => h.Value != 0).Select(h => $"{h.Key} {h.Value:N0}"));
         console.MarkupLine($"host: {Markup.Escape(host)}");
+        if (s.Schedule is { } schedule)
+        {
+            // Virtual seconds: the duration above is the run's own clock, the scheduler's in a deterministic run.
+            console.MarkupLine(Markup.Escape($"deterministic: {schedule.Strategy} schedule, seed {schedule.Seed}, {N(schedule.Steps)} steps, " +
+                $"{N(schedule.Switches)} switches, {schedule.Threads} threads, trace hash {schedule.TraceHash}") +
+                (schedule.Abandoned is null ? string.Empty : $" [red]control abandoned: {Markup.Escape(schedule.Abandoned)}[/]"));
+        }
+
         if (s.Violations.Total == 0)
         {
             console.MarkupLine("[green]violations: 0[/]");

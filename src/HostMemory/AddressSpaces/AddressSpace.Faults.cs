@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -77,7 +78,7 @@ public sealed partial class AddressSpace
     {
         if (Memory.IsPageLocked(Pte.PfnOf(pte)))
         {
-            Thread.Yield();
+            SchedulingPoint.Yield("migration_entry_wait");
             return HostStatus.Ok;
         }
 

@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.PageTables;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -77,7 +78,7 @@ public sealed partial class AddressSpace
         var every = Host.Options.LocklessWalkDelayEvery;
         if (every > 0 && Interlocked.Increment(ref _walkDelayTick) % every == 0)
         {
-            Thread.Sleep(1);
+            SchedulingPoint.Sleep(TimeSpan.FromMilliseconds(1), "gup_fast irq-off delay");
         }
     }
 }

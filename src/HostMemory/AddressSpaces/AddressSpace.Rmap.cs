@@ -3,6 +3,7 @@ using Hypervisor.HostMemory.Locking;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.Rmap;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -19,7 +20,7 @@ namespace Hypervisor.HostMemory.AddressSpaces;
 public sealed partial class AddressSpace
 {
     // mm->page_table_lock: serializes anon_vma_prepare's publication of a VMA's anon_vma among racing faults.
-    private readonly Lock _pageTableLock = new();
+    private readonly ProtocolLock _pageTableLock = new("page_table_lock");
 
     /// <summary>True if the calling thread holds this address space's mmap lock (lockdep's <c>lockdep_is_held</c>).</summary>
     public bool MmapLockHeldByCurrentThread => _mmapLock.IsReadLockHeld || _mmapLock.IsWriteLockHeld;
@@ -36,7 +37,7 @@ public sealed partial class AddressSpace
         }
 
         AssertMmapLockHeld("anon_vma_prepare");
-        lock (_pageTableLock)
+        using (_pageTableLock.EnterScope())
         {
             if (vma.AnonVma is { } raced)
             {
@@ -253,10 +254,10 @@ public sealed partial class AddressSpace
     /// <summary>The locks <see cref="TakeAllRmapLocks"/> holds, released in reverse order on dispose.</summary>
     internal readonly struct AllRmapLocks : IDisposable
     {
-        private readonly Lock _mutex;
+        private readonly ProtocolLock _mutex;
         private readonly List<RwSemaphore> _held;
 
-        public AllRmapLocks(Lock mutex, List<RwSemaphore> locks)
+        public AllRmapLocks(ProtocolLock mutex, List<RwSemaphore> locks)
         {
             _mutex = mutex;
             _held = locks;

@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -25,7 +26,7 @@ public sealed partial class AddressSpace
     /// changes to the VMA list (mmap, munmap, mprotect, fork, exit) and for notifier registration. It also keeps
     /// page-table pages alive for walkers: tables are freed only under the write lock.
     /// </summary>
-    private readonly ReaderWriterLockSlim _mmapLock = new(LockRecursionPolicy.NoRecursion);
+    private readonly ProtocolRwLock _mmapLock = new("mmap_lock");
 
     // Sorted by Start, non-overlapping. Guarded by _mmapLock.
     private readonly List<Vma> _vmas = [];

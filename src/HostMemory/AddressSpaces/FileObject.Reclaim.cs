@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -13,7 +14,7 @@ public sealed partial class FileObject
 {
     // Serializes writebacks of this file's pages (the role of PG_writeback): each reads the frame and writes the
     // backing store in one step, so an older copy of a page can never land after a newer one.
-    private readonly Lock _writebackLock = new();
+    private readonly ProtocolLock _writebackLock = new("writeback lock");
 
     /// <summary>
     /// <c>writepage</c>: copies the content of <paramref name="pfn"/>, which caches page <paramref name="index"/>, to
@@ -21,7 +22,7 @@ public sealed partial class FileObject
     /// </summary>
     internal void WriteBack(long index, Pfn pfn, PhysicalMemory memory)
     {
-        lock (_writebackLock)
+        using (_writebackLock.EnterScope())
         {
             WriteBacking(index, memory.Read(pfn, new AccessSite("writeback", -1, (ulong)index)));
         }
@@ -33,7 +34,7 @@ public sealed partial class FileObject
     /// </summary>
     internal bool TryGetCached(long index, PhysicalMemory memory, out Pfn pfn)
     {
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             if (CachedPage(index) is { } cached)
             {
@@ -86,7 +87,7 @@ public sealed partial class FileObject
     /// </summary>
     internal bool TryFreezeAndReplace(long index, Pfn expected, Pfn? replacement, PhysicalMemory memory, int expectedRefs)
     {
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             var chunk = _cache[index >> ChunkShift];
             if (chunk is null || chunk[index & (ChunkSize - 1)] != expected.Value || memory.RefCount(expected) != expectedRefs)
@@ -109,7 +110,7 @@ public sealed partial class FileObject
     internal bool TryRemoveFrozen(long index, Pfn pfn, PhysicalMemory memory)
     {
         System.Diagnostics.Debug.Assert(memory.IsPageLocked(pfn), "__remove_mapping: the caller holds the folio lock");
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             var chunk = _cache[index >> ChunkShift];
             if (chunk is null || chunk[index & (ChunkSize - 1)] != pfn.Value || !memory.TryFreeze(pfn, 2))
@@ -135,7 +136,7 @@ public sealed partial class FileObject
     /// </summary>
     internal bool TryReplaceFrozen(long index, Pfn old, Pfn replacement, PhysicalMemory memory)
     {
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             var chunk = _cache[index >> ChunkShift];
             if (chunk is null || chunk[index & (ChunkSize - 1)] != old.Value || !memory.TryFreeze(old, 2))

@@ -3,6 +3,7 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -35,7 +36,7 @@ public sealed partial class FileObject
     private readonly int[]?[] _xipBlocks;
 
     // xip_sparse_mutex: a fault mapping the sparse page and __xip_unmap's walk exclude each other.
-    private readonly Lock _xipSparseLock = new();
+    private readonly ProtocolLock _xipSparseLock = new("xip_sparse_mutex");
 
     /// <summary>The block holding page <paramref name="index"/>, or null for a hole. Takes no reference.</summary>
     public Pfn? XipBlock(long index)
@@ -112,7 +113,7 @@ public sealed partial class FileObject
     /// </summary>
     internal bool TryMapSparse(long index, Func<bool> install)
     {
-        lock (_xipSparseLock)
+        using (_xipSparseLock.EnterScope())
         {
             return XipBlock(index) is null && install();
         }
@@ -127,7 +128,7 @@ public sealed partial class FileObject
         Debug.Assert(XipBlock(index) is not null, "__xip_unmap runs once the block exists");
         var cleared = 0;
         var skipNotify = (host.Mutations & HostMutations.XipUnmapWithoutNotify) != 0;
-        lock (_xipSparseLock)
+        using (_xipSparseLock.EnterScope())
         {
             IMmapLock.EnterReadLock();
             try

@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.AddressSpaces;
 
@@ -22,7 +23,7 @@ public sealed partial class FileObject
     private readonly int[]?[] _cache;
 
     // Guards insertion into and removal from the page cache (the kernel's i_pages lock).
-    private readonly Lock _cacheLock = new();
+    private readonly ProtocolLock _cacheLock = new("i_pages lock");
 
     internal FileObject(string name, long pages, bool shmem, bool writeNotify = true, bool xip = false)
     {
@@ -92,7 +93,7 @@ public sealed partial class FileObject
             return HostStatus.NoVma;
         }
 
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             if (CachedPage(index) is { } cached)
             {
@@ -110,7 +111,7 @@ public sealed partial class FileObject
             return HostStatus.OutOfMemory;
         }
 
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             if (CachedPage(index) is { } raced)
             {
@@ -143,7 +144,7 @@ public sealed partial class FileObject
     /// </summary>
     public bool TryRemoveFromCache(long index, Pfn expected)
     {
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             var chunk = _cache[index >> ChunkShift];
             if (chunk is null || chunk[index & (ChunkSize - 1)] != expected.Value)
@@ -159,7 +160,7 @@ public sealed partial class FileObject
     /// <summary>Replaces the cached frame of page <paramref name="index"/> (migration); false if it changed.</summary>
     public bool TryReplaceInCache(long index, Pfn expected, Pfn replacement)
     {
-        lock (_cacheLock)
+        using (_cacheLock.EnterScope())
         {
             var chunk = _cache[index >> ChunkShift];
             if (chunk is null || chunk[index & (ChunkSize - 1)] != expected.Value)

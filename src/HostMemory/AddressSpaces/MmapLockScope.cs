@@ -1,12 +1,13 @@
+using Hypervisor.HostMemory.Scheduling;
 namespace Hypervisor.HostMemory.AddressSpaces;
 
 /// <summary>Holds an address space's mmap lock (read or write) until disposed.</summary>
 public readonly struct MmapLockScope : IDisposable
 {
-    private readonly ReaderWriterLockSlim? _lock;
+    private readonly ProtocolRwLock? _lock;
     private readonly bool _write;
 
-    internal MmapLockScope(ReaderWriterLockSlim rwLock, bool write, bool alreadyHeld = false)
+    internal MmapLockScope(ProtocolRwLock rwLock, bool write, bool alreadyHeld = false)
     {
         _lock = rwLock;
         _write = write;

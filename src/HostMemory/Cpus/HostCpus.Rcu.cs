@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.Locking;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Cpus;
 
@@ -15,7 +16,7 @@ namespace Hypervisor.HostMemory.Cpus;
 /// </remarks>
 public sealed partial class HostCpus
 {
-    private readonly Lock _rcuLock = new();
+    private readonly ProtocolLock _rcuLock = new("rcu callback queue lock");
     private readonly List<RcuCallback> _rcuQueue = [];
     private int _rcuPending;
 
@@ -47,7 +48,7 @@ public sealed partial class HostCpus
             return;
         }
 
-        lock (_rcuLock)
+        using (_rcuLock.EnterScope())
         {
             _rcuQueue.Add(new RcuCallback(callback, [.. waitFor]));
             Volatile.Write(ref _rcuPending, _rcuQueue.Count);
@@ -71,7 +72,7 @@ public sealed partial class HostCpus
     private void RcuPoll()
     {
         List<Action>? ready = null;
-        lock (_rcuLock)
+        using (_rcuLock.EnterScope())
         {
             for (var i = _rcuQueue.Count - 1; i >= 0; i--)
             {

@@ -4,6 +4,7 @@ using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.HostMemory.Reclaim;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Ksm;
 
@@ -27,7 +28,7 @@ public sealed class KsmScanner
     private readonly HostSystem _host;
 
     // Guards _registered.
-    private readonly Lock _registeredLock = new();
+    private readonly ProtocolLock _registeredLock = new("ksm_mmlist_lock");
     private readonly List<AddressSpace> _registered = [];
 
     public KsmScanner(HostSystem host, bool scanAllSpaces = false)
@@ -44,7 +45,7 @@ public sealed class KsmScanner
     /// <summary><c>madvise(MADV_MERGEABLE)</c> on all of <paramref name="mm"/>'s private anonymous memory.</summary>
     public void Register(AddressSpace mm)
     {
-        lock (_registeredLock)
+        using (_registeredLock.EnterScope())
         {
             if (!_registered.Contains(mm))
             {
@@ -55,7 +56,7 @@ public sealed class KsmScanner
 
     public void Unregister(AddressSpace mm)
     {
-        lock (_registeredLock)
+        using (_registeredLock.EnterScope())
         {
             _registered.Remove(mm);
         }
@@ -91,7 +92,7 @@ public sealed class KsmScanner
             return [.. live];
         }
 
-        lock (_registeredLock)
+        using (_registeredLock.EnterScope())
         {
             _registered.RemoveAll(mm => mm.IsDead);
             return [.. _registered];

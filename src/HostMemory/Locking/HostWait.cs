@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Scheduling;
 namespace Hypervisor.HostMemory.Locking;
 
 /// <summary>
@@ -28,7 +29,7 @@ public static class HostWait
             }
             else
             {
-                spin.SpinOnce(sleep1Threshold: 40);
+                SchedulingPoint.SpinOnce(ref spin, what, 40);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Locking;
 
@@ -53,13 +54,14 @@ public sealed class RwSemaphore
     /// <summary><c>down_read</c>.</summary>
     public void EnterReadLock()
     {
+        SchedulingPoint.Acquire("down_read");
         if (!TryEnterReadOnce())
         {
             var spin = new SpinWait();
             do
             {
                 // Named wait: a writer holds or waits for the semaphore; it holds it for a VMA change or a table free.
-                spin.SpinOnce(sleep1Threshold: 20);
+                SchedulingPoint.SpinOnce(ref spin, "down_read");
             }
             while (!TryEnterReadOnce());
         }
@@ -86,12 +88,14 @@ public sealed class RwSemaphore
         NoteRead(entered: false);
         var after = Interlocked.Decrement(ref _count);
         Debug.Assert(after >= 0, "up_read: the semaphore was held for read");
+        SchedulingPoint.Release("up_read");
     }
 
     /// <summary><c>down_write</c>.</summary>
     public void EnterWriteLock()
     {
         Debug.Assert(!IsWriteLockHeld && !IsReadLockHeld, "down_write: the semaphore is not reentrant");
+        SchedulingPoint.Acquire("down_write");
         if (Interlocked.CompareExchange(ref _count, WriterHeld, 0) != 0)
         {
             Interlocked.Increment(ref _writersWaiting);
@@ -99,7 +103,7 @@ public sealed class RwSemaphore
             do
             {
                 // Named wait: readers (rmap walkers) or another writer hold the semaphore.
-                spin.SpinOnce(sleep1Threshold: 20);
+                SchedulingPoint.SpinOnce(ref spin, "down_write");
             }
             while (Volatile.Read(ref _count) != 0 || Interlocked.CompareExchange(ref _count, WriterHeld, 0) != 0);
 
@@ -128,6 +132,7 @@ public sealed class RwSemaphore
         Debug.Assert(IsWriteLockHeld, "up_write: the calling thread holds the semaphore for write");
         Volatile.Write(ref _writerThread, 0);
         Volatile.Write(ref _count, 0);
+        SchedulingPoint.Release("up_write");
     }
 
     private bool TryEnterReadOnce()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Notifiers;
 
@@ -17,7 +18,7 @@ public sealed partial class NotifierChain
 {
     // subscriptions->lock and subscriptions->wq: guards _invalidateSeq, _activeInvalidateRanges, _itree, _deferred;
     // Monitor.Wait on it is the wait queue. Never held while a callback runs.
-    private readonly object _itreeLock = new();
+    private readonly ProtocolLock _itreeLock = new("interval tree lock");
     private readonly List<IntervalNotifier> _deferred = [];
     private IntervalSet _itree = IntervalSet.Empty;
     private ulong _invalidateSeq = 2;
@@ -32,7 +33,7 @@ public sealed partial class NotifierChain
     {
         get
         {
-            lock (_itreeLock)
+            using (_itreeLock.EnterScope())
             {
                 return _invalidateSeq;
             }
@@ -47,7 +48,7 @@ public sealed partial class NotifierChain
     {
         get
         {
-            lock (_itreeLock)
+            using (_itreeLock.EnterScope())
             {
                 return _deferred.Count;
             }
@@ -84,7 +85,7 @@ public sealed partial class NotifierChain
         }
 
         var sub = new IntervalNotifier(this, start, start.Value + (length - 1), ops);
-        lock (_itreeLock)
+        using (_itreeLock.EnterScope())
         {
             if (_activeInvalidateRanges != 0)
             {
@@ -122,7 +123,7 @@ public sealed partial class NotifierChain
     {
         ulong seq;
         bool invalidating;
-        lock (_itreeLock)
+        using (_itreeLock.EnterScope())
         {
             seq = sub.InvalidateSeq;
             invalidating = seq == _invalidateSeq;
@@ -130,12 +131,12 @@ public sealed partial class NotifierChain
 
         if (invalidating)
         {
-            lock (_itreeLock)
+            using (_itreeLock.EnterScope())
             {
                 // Named wait: an invalidation that hit this interval (or was in flight at its insert) has not ended.
                 while (_invalidateSeq == seq)
                 {
-                    Monitor.Wait(_itreeLock);
+                    _itreeLock.Wait();
                 }
             }
         }
@@ -147,7 +148,7 @@ public sealed partial class NotifierChain
     {
         Debug.Assert(t_insideIntervalCallback == 0, "mmu_interval_notifier_remove must not be called from an interval callback: it would wait for itself");
         ulong seq = 0;
-        lock (_itreeLock)
+        using (_itreeLock.EnterScope())
         {
             if (sub.Removed)
             {
@@ -175,12 +176,12 @@ public sealed partial class NotifierChain
 
         if (seq != 0)
         {
-            lock (_itreeLock)
+            using (_itreeLock.EnterScope())
             {
                 // Named wait: callbacks of the sections in flight may still run on this subscription.
                 while (_invalidateSeq == seq)
                 {
-                    Monitor.Wait(_itreeLock);
+                    _itreeLock.Wait();
                 }
             }
         }
@@ -197,7 +198,7 @@ public sealed partial class NotifierChain
     {
         IntervalNotifier[] hits;
         ulong currentSeq;
-        lock (_itreeLock)
+        using (_itreeLock.EnterScope())
         {
             _activeInvalidateRanges++;
             hits = _itree.Overlapping(range.Start.Value, range.End.Value - 1);
@@ -234,7 +235,7 @@ public sealed partial class NotifierChain
     /// </summary>
     private void ItreeInvEnd()
     {
-        lock (_itreeLock)
+        using (_itreeLock.EnterScope())
         {
             if (_activeInvalidateRanges == 0)
             {
@@ -260,7 +261,7 @@ public sealed partial class NotifierChain
             }
 
             _deferred.Clear();
-            Monitor.PulseAll(_itreeLock);
+            _itreeLock.PulseAll();
         }
     }
 

@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Notifiers;
 
@@ -13,7 +14,7 @@ public sealed partial class NotifierChain
     private readonly SrcuDomain _srcu = new();
 
     // Guards changes to _subscriptions (copy-on-write); readers never take it.
-    private readonly Lock _updateLock = new();
+    private readonly ProtocolLock _updateLock = new("mmu_notifier subscriptions lock");
     private Subscription[]? _subscriptions;
     private long _openSections;
 
@@ -29,7 +30,7 @@ public sealed partial class NotifierChain
 
     internal void Add(IMmuNotifier notifier)
     {
-        lock (_updateLock)
+        using (_updateLock.EnterScope())
         {
             var old = _subscriptions ?? [];
             if (old.Any(s => ReferenceEquals(s.Notifier, notifier)))
@@ -62,7 +63,7 @@ public sealed partial class NotifierChain
                 _srcu.ReadUnlock(idx);
             }
 
-            lock (_updateLock)
+            using (_updateLock.EnterScope())
             {
                 // Exit's release may have emptied the list meanwhile; the grace period below is still owed.
                 if (_subscriptions is { } current)
@@ -113,7 +114,7 @@ public sealed partial class NotifierChain
             _srcu.ReadUnlock(idx);
         }
 
-        lock (_updateLock)
+        using (_updateLock.EnterScope())
         {
             Volatile.Write(ref _subscriptions, null);
         }

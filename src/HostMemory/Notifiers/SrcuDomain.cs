@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Scheduling;
 namespace Hypervisor.HostMemory.Notifiers;
 
 /// <summary>
@@ -18,7 +19,7 @@ public sealed class SrcuDomain
     private readonly long[] _readers = new long[2 * Stripes * Stride];
 
     // Serializes grace periods; never taken by readers.
-    private readonly Lock _synchronizeLock = new();
+    private readonly ProtocolLock _synchronizeLock = new("srcu grace-period mutex");
     private int _index;
 
     /// <summary>Enters a read section; pass the result to <see cref="ReadUnlock"/> on the same thread.</summary>
@@ -26,10 +27,15 @@ public sealed class SrcuDomain
     {
         var idx = Volatile.Read(ref _index) & 1;
         Interlocked.Increment(ref _readers[Slot(idx)]);
+        SchedulingPoint.Atomic("srcu_read_lock");
         return idx;
     }
 
-    public void ReadUnlock(int idx) => Interlocked.Decrement(ref _readers[Slot(idx)]);
+    public void ReadUnlock(int idx)
+    {
+        Interlocked.Decrement(ref _readers[Slot(idx)]);
+        SchedulingPoint.Atomic("srcu_read_unlock");
+    }
 
     /// <summary>
     /// Waits until every read section that began before the call has ended. Must not be called from inside a
@@ -37,7 +43,7 @@ public sealed class SrcuDomain
     /// </summary>
     public void Synchronize()
     {
-        lock (_synchronizeLock)
+        using (_synchronizeLock.EnterScope())
         {
             for (var flip = 0; flip < 2; flip++)
             {
@@ -48,7 +54,7 @@ public sealed class SrcuDomain
                 // Named wait: a grace period waits for readers of the old index to drain.
                 while (ReadersOn(old) != 0)
                 {
-                    spin.SpinOnce(sleep1Threshold: 20);
+                    SchedulingPoint.SpinOnce(ref spin, "synchronize_srcu");
                 }
             }
         }

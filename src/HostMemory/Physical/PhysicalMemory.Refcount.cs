@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Physical;
 
@@ -81,6 +82,7 @@ public sealed partial class PhysicalMemory
     /// <summary><c>put_page</c>: drops a reference; the last one frees the frame (poisons it).</summary>
     public void Put(Pfn pfn)
     {
+        SchedulingPoint.Atomic("put_page");
         ref var state = ref _frames[pfn.Value].State;
         while (true)
         {

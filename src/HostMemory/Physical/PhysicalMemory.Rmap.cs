@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Physical;
 
@@ -27,7 +28,7 @@ public sealed partial class PhysicalMemory
 
     private readonly ushort[] _rmapMapping;
     private readonly uint[] _rmapIndex;
-    private readonly object[] _waitBuckets = CreateWaitBuckets();
+    private readonly ProtocolLock[] _waitBuckets = CreateWaitBuckets();
     private readonly int[] _waiters = new int[WaitBuckets];
 
     /// <summary>Bytes of reverse-map metadata per frame (<see cref="RmapMapping"/> and <see cref="RmapIndex"/>).</summary>
@@ -90,13 +91,13 @@ public sealed partial class PhysicalMemory
         Interlocked.Increment(ref _waiters[bucket]);
         try
         {
-            lock (gate)
+            using (gate.EnterScope())
             {
                 // Named wait (folio_wait_bit_common): the holder is doing I/O or a page-table walk and wakes the
                 // bucket when it unlocks. The timeout is only a guard against a lost wake-up of a shared bucket.
                 while (!TryLockPage(pfn))
                 {
-                    Monitor.Wait(gate, 1);
+                    gate.Wait(1);
                 }
             }
         }
@@ -122,9 +123,9 @@ public sealed partial class PhysicalMemory
         if (Volatile.Read(ref _waiters[bucket]) != 0)
         {
             var gate = _waitBuckets[bucket];
-            lock (gate)
+            using (gate.EnterScope())
             {
-                Monitor.PulseAll(gate);
+                gate.PulseAll();
             }
         }
     }
@@ -132,12 +133,12 @@ public sealed partial class PhysicalMemory
     /// <summary>True while some thread holds the page lock (<c>folio_test_locked</c>).</summary>
     public bool IsPageLocked(Pfn pfn) => (Flags(pfn) & FrameFlags.Locked) != 0;
 
-    private static object[] CreateWaitBuckets()
+    private static ProtocolLock[] CreateWaitBuckets()
     {
-        var buckets = new object[WaitBuckets];
+        var buckets = new ProtocolLock[WaitBuckets];
         for (var i = 0; i < buckets.Length; i++)
         {
-            buckets[i] = new object();
+            buckets[i] = new ProtocolLock("folio_wait_table");
         }
 
         return buckets;

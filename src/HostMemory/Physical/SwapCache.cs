@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Physical;
 
@@ -15,7 +16,7 @@ public sealed class SwapCache
     private readonly SwapDevice _swap;
 
     // The swap cache's xarray lock: guards both maps and the SwapCache flag's meaning.
-    private readonly Lock _lock = new();
+    private readonly ProtocolLock _lock = new("swap cache i_pages lock");
     private readonly Dictionary<int, Pfn> _bySlot = [];
     private readonly Dictionary<int, int> _byFrame = [];
 
@@ -30,7 +31,7 @@ public sealed class SwapCache
     {
         get
         {
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 return _bySlot.Count;
             }
@@ -51,7 +52,7 @@ public sealed class SwapCache
         }
 
         _memory.Get(pfn);
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _bySlot.Add(slot, pfn);
             _byFrame.Add(pfn.Value, slot);
@@ -64,7 +65,7 @@ public sealed class SwapCache
     /// <summary><c>folio-&gt;swap</c>: the slot of a page in the cache.</summary>
     public bool TrySlotOf(Pfn pfn, out int slot)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             return _byFrame.TryGetValue(pfn.Value, out slot);
         }
@@ -76,7 +77,7 @@ public sealed class SwapCache
     /// </summary>
     public bool TryGet(int slot, out Pfn pfn)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             return _bySlot.TryGetValue(slot, out pfn) && _memory.TryGet(pfn);
         }
@@ -91,7 +92,7 @@ public sealed class SwapCache
     {
         Debug.Assert(_memory.IsPageLocked(pfn), "__delete_from_swap_cache: the caller holds the folio lock");
         int slot;
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             if (!_byFrame.Remove(pfn.Value, out slot))
             {

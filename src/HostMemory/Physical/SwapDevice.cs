@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.Scheduling;
 namespace Hypervisor.HostMemory.Physical;
 
 /// <summary>
@@ -12,7 +13,7 @@ public sealed class SwapDevice
     private readonly int[] _useCount;
 
     // Guards the free list (links kept in _content of free slots), _highWater and _used.
-    private readonly Lock _lock = new();
+    private readonly ProtocolLock _lock = new("swap_lock");
     private int _freeHead = NoSlot;
     private int _highWater;
     private int _used;
@@ -32,7 +33,7 @@ public sealed class SwapDevice
     /// <summary>Writes a page's content to a new slot with one user. False when the device is full.</summary>
     public bool TryStore(ulong content, out int slot)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             if (_freeHead != NoSlot)
             {
@@ -74,7 +75,7 @@ public sealed class SwapDevice
             return;
         }
 
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _content[slot] = unchecked((ulong)(long)_freeHead);
             _freeHead = slot;

@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Ksm;
 using Hypervisor.HostMemory.Migration;
 using Hypervisor.HostMemory.Writeback;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Reclaim;
 
@@ -18,7 +19,7 @@ public sealed class HostMemoryManager : IDisposable
     private readonly Func<bool> _directReclaim;
 
     // Guards _oomProtected.
-    private readonly Lock _oomProtectedLock = new();
+    private readonly ProtocolLock _oomProtectedLock = new("oom protected list lock");
     private readonly HashSet<AddressSpace> _oomProtected = [];
 
     public HostMemoryManager(HostSystem host, ReclaimOptions? options = null)
@@ -81,7 +82,7 @@ public sealed class HostMemoryManager : IDisposable
     /// <summary>Never choose <paramref name="mm"/> as an OOM victim (<c>OOM_SCORE_ADJ_MIN</c>).</summary>
     public void ProtectFromOom(AddressSpace mm)
     {
-        lock (_oomProtectedLock)
+        using (_oomProtectedLock.EnterScope())
         {
             _oomProtected.Add(mm);
         }
@@ -128,7 +129,7 @@ public sealed class HostMemoryManager : IDisposable
 
     private List<AddressSpace> OomProtected()
     {
-        lock (_oomProtectedLock)
+        using (_oomProtectedLock.EnterScope())
         {
             return [.. _oomProtected];
         }

@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Reclaim;
 
@@ -22,7 +23,7 @@ public sealed class OomReaper
     private readonly HostSystem _host;
 
     // Guards _deferred: ranges refused by a notifier (or whose space was busy), retried before any new victim.
-    private readonly Lock _deferredLock = new();
+    private readonly ProtocolLock _deferredLock = new("oom_reaper_lock");
     private readonly List<(AddressSpace Mm, Hva Start, Hva End)> _deferred = [];
 
     public OomReaper(HostSystem host) => _host = host;
@@ -34,7 +35,7 @@ public sealed class OomReaper
     {
         get
         {
-            lock (_deferredLock)
+            using (_deferredLock.EnterScope())
             {
                 return _deferred.Count;
             }
@@ -124,7 +125,7 @@ public sealed class OomReaper
 
     private (AddressSpace? Victim, List<(Hva, Hva)>? Ranges) TakeDeferred()
     {
-        lock (_deferredLock)
+        using (_deferredLock.EnterScope())
         {
             _deferred.RemoveAll(d => d.Mm.IsDead);
             if (_deferred.Count == 0)
@@ -141,7 +142,7 @@ public sealed class OomReaper
 
     private void Defer(AddressSpace mm, IEnumerable<(Hva Start, Hva End)> ranges)
     {
-        lock (_deferredLock)
+        using (_deferredLock.EnterScope())
         {
             _deferred.AddRange(ranges.Select(r => (mm, r.Start, r.End)));
         }

@@ -1,4 +1,5 @@
 using Hypervisor.HostMemory.Physical;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Reclaim;
 
@@ -17,7 +18,7 @@ public sealed class ReclaimDaemon : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
 
     // Guards _thread and the start/stop transitions.
-    private readonly Lock _lifecycleLock = new();
+    private readonly ProtocolLock _lifecycleLock = new("kswapd lifecycle lock");
     private Thread? _thread;
     private volatile bool _stopping;
     private Exception? _fault;
@@ -44,7 +45,7 @@ public sealed class ReclaimDaemon : IDisposable
     {
         get
         {
-            lock (_lifecycleLock)
+            using (_lifecycleLock.EnterScope())
             {
                 return _thread is not null;
             }
@@ -60,7 +61,7 @@ public sealed class ReclaimDaemon : IDisposable
     /// <summary>Starts the thread (named <c>kswapd</c>); does nothing if it runs already.</summary>
     public void Start()
     {
-        lock (_lifecycleLock)
+        using (_lifecycleLock.EnterScope())
         {
             if (_thread is not null)
             {
@@ -69,8 +70,8 @@ public sealed class ReclaimDaemon : IDisposable
 
             _stopping = false;
             _fault = null;
-            _thread = new Thread(Run) { Name = "kswapd", IsBackground = true };
-            _thread.Start();
+            _thread = SchedulingPoint.CreateThread("kswapd", Run);
+            SchedulingPoint.Start(_thread);
         }
     }
 
@@ -78,7 +79,7 @@ public sealed class ReclaimDaemon : IDisposable
     public void Stop()
     {
         Thread? thread;
-        lock (_lifecycleLock)
+        using (_lifecycleLock.EnterScope())
         {
             thread = _thread;
             _thread = null;
@@ -86,7 +87,10 @@ public sealed class ReclaimDaemon : IDisposable
         }
 
         _wake.Set();
-        thread?.Join();
+        if (thread is not null)
+        {
+            SchedulingPoint.Join(thread);
+        }
         if (_fault is { } fault)
         {
             _fault = null;
@@ -122,7 +126,7 @@ public sealed class ReclaimDaemon : IDisposable
                 }
 
                 // Named wait: kswapd sleeps until an allocation crosses the low watermark, Stop, or the poll interval.
-                _wake.Wait(_pollInterval);
+                SchedulingPoint.Wait(_wake, _pollInterval, "kswapd_try_to_sleep");
             }
         }
 #pragma warning disable CA1031 // The failure is handed to Stop(), which rethrows it on the owner's thread.

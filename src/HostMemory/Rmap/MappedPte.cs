@@ -2,6 +2,7 @@ using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Locking;
 using Hypervisor.HostMemory.PageTables;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Rmap;
 
@@ -55,7 +56,7 @@ internal ref struct MappedPte
         else
         {
             // Without spin_lock the walker is preemptible between its read of the entry and its write.
-            Thread.Yield();
+            SchedulingPoint.Yield("page_vma_mapped_walk unlocked");
         }
 
         if (!table.CheckLive(host.Violations, new AccessSite(actor, -1, vpn)))
@@ -77,7 +78,7 @@ internal ref struct MappedPte
         mapped.Pte = pte;
         if (!mapped._locked)
         {
-            Thread.Yield();
+            SchedulingPoint.Yield("page_vma_mapped_walk unlocked");
         }
 
         return true;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.HostMemory.Rmap;
 
@@ -21,7 +22,7 @@ public sealed class RmapRegistry
     private object?[] _owners = new object?[64];
 
     // Guards _free and _next.
-    private readonly Lock _lock = new();
+    private readonly ProtocolLock _lock = new("rmap registry lock");
     private readonly Stack<ushort> _free = new();
     private int _next = 1;
 
@@ -31,7 +32,7 @@ public sealed class RmapRegistry
     /// <summary>Hands out an id for <paramref name="owner"/>.</summary>
     public ushort Register(object owner)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             ushort id;
             if (_free.Count > 0)
@@ -64,7 +65,7 @@ public sealed class RmapRegistry
     /// <summary>Frees <paramref name="id"/>; <paramref name="owner"/> must be what it names.</summary>
     public void Release(ushort id, object owner)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             Debug.Assert(ReferenceEquals(_owners[id], owner), "an rmap id is released by its own owner only");
             Volatile.Write(ref _owners[id], null);

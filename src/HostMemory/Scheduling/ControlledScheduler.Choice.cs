@@ -62,7 +62,7 @@ public sealed partial class ControlledScheduler
             var runs = t.State switch
             {
                 ControlledThreadState.Runnable => true,
-                ControlledThreadState.Waiting => now >= t.WakeAt || (t.Ready is { } ready ? ready() : _steps > t.WaitStep),
+                ControlledThreadState.Waiting => now >= t.WakeAt || (t.Ready is { } ready ? ready() : _progress > t.WaitStep),
                 _ => false,
             };
             if (runs)

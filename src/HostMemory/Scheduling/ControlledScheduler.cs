@@ -33,6 +33,10 @@ public sealed partial class ControlledScheduler : IDisposable
     private readonly ManualResetEventSlim _allFinished = new(false);
     private ControlledThread? _current;
     private long _steps;
+
+    // Steps that can change what a spinner waits for: every step but spin turns and waits. Two threads spinning on
+    // each other's turns must not keep each other runnable while the thread they both wait for sleeps.
+    private long _progress;
     private long _switches;
     private long _lastWatchedStep = -1;
     private ulong _hash = FnvOffset;
@@ -51,7 +55,18 @@ public sealed partial class ControlledScheduler : IDisposable
         _recent = new ScheduleStep[Math.Max(1, options.RecentSteps)];
         SchedulingPoint.SchedulerCreated();
         _watchdog = new Timer(_ => CheckWatchdog(), null, options.Watchdog, options.Watchdog);
+        if (Environment.GetEnvironmentVariable("HV_SCHED_DEBUG") is not null)
+        {
+            _debug = new Timer(_ => Console.Error.WriteLine(Describe()), null, 2000, 2000);
+        }
     }
+
+    private readonly Timer? _debug;
+
+    /// <summary>A one-line description of the scheduler's state (steps, time, threads), for diagnostics.</summary>
+    public string Describe() =>
+        $"steps {Steps} switches {Switches} time {Time.Elapsed.TotalMilliseconds:0.000} ms current {_current?.Name} " +
+        string.Join(" ", _threads.Select(t => $"[{t.Name} {t.State} wake {t.WakeAt}]"));
 
     public ScheduleOptions Options { get; }
 
@@ -83,6 +98,9 @@ public sealed partial class ControlledScheduler : IDisposable
 
     /// <summary>The step at which <see cref="StopWhen"/> first held (the violation's step), or 0.</summary>
     public long StopStep { get; private set; }
+
+    /// <summary>The last steps up to <see cref="StopStep"/> (the interleaving that led to the violation), or null.</summary>
+    public IReadOnlyList<ScheduleStep>? StopWindow { get; private set; }
 
     /// <summary>Called once, by the running thread, when <see cref="ScheduleOptions.MaxSteps"/> is reached.</summary>
     public Action? StepLimitReached { get; set; }
@@ -147,6 +165,7 @@ public sealed partial class ControlledScheduler : IDisposable
         }
 
         _watchdog.Dispose();
+        _debug?.Dispose();
         SchedulingPoint.SchedulerDisposed();
         _allFinished.Dispose();
         if (_threads.All(t => t.IsFinished))
@@ -191,7 +210,7 @@ public sealed partial class ControlledScheduler : IDisposable
         Record(self, kind, name);
         self.State = ControlledThreadState.Waiting;
         self.Ready = ready;
-        self.WaitStep = _steps;
+        self.WaitStep = _progress;
         self.WakeAt = wakeAt;
         Pass(self);
         self.State = ControlledThreadState.Runnable;
@@ -253,6 +272,14 @@ public sealed partial class ControlledScheduler : IDisposable
     private void Record(ControlledThread self, SchedulingPointKind kind, string name)
     {
         var step = ++_steps;
+        // Every step takes a little virtual time, so a thread that loops without sleeping (a fault retrying while an
+        // invalidation is open) still lets the clock reach the sleepers it may be waiting for.
+        Time.AdvanceTo(Time.Ticks + Options.StepTicks);
+        if (kind is not (SchedulingPointKind.Spin or SchedulingPointKind.Wait))
+        {
+            _progress++;
+        }
+
         var hash = _hash;
         hash = (hash ^ (ulong)self.Id) * FnvPrime;
         hash = (hash ^ (byte)kind) * FnvPrime;
@@ -269,6 +296,7 @@ public sealed partial class ControlledScheduler : IDisposable
         {
             _stopCalled = true;
             StopStep = step;
+            StopWindow = RecentSteps();
             Stop?.Invoke();
         }
 

@@ -31,7 +31,7 @@ internal sealed class ControlledThread : IDisposable
     /// <summary>While waiting: the condition that lets it run again, or null for a spin (any other thread's step).</summary>
     public Func<bool>? Ready { get; set; }
 
-    /// <summary>While waiting without a condition: the step count at which it began to wait.</summary>
+    /// <summary>While waiting without a condition: the scheduler's progress count when it began to wait.</summary>
     public long WaitStep { get; set; }
 
     /// <summary>While waiting: the virtual time at which it runs again regardless (long.MaxValue: none).</summary>

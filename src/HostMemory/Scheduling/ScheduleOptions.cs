@@ -29,6 +29,9 @@ public sealed record ScheduleOptions
     /// <summary>How many of the last steps are kept for printing the interleaving around a violation.</summary>
     public int RecentSteps { get; init; } = 400;
 
+    /// <summary>Virtual time every step takes, in 100 ns ticks (a lock acquire, an atomic: a few hundred nanoseconds).</summary>
+    public long StepTicks { get; init; } = 1;
+
     /// <summary>Wall-clock time without a step after which the scheduler gives up control (a thread blocked outside it).</summary>
     public TimeSpan Watchdog { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -1,6 +1,7 @@
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Common;
 
@@ -26,7 +27,7 @@ public static class CoherenceCheck
         var found = find();
         if (found.Count != 0 && mm.Profile == NotifierProfile.Legacy2008)
         {
-            Thread.Sleep(LegacyGrace);
+            SchedulingPoint.Sleep(LegacyGrace, "legacy grace");
             var again = find().ToHashSet();
             found = [.. found.Where(again.Contains)];
         }

@@ -1,6 +1,7 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Gru;
 
@@ -19,7 +20,7 @@ public sealed partial class GruDeviceTlb
         var vpn = hva.PageNumber;
         while (true)
         {
-            lock (_tlbLock)
+            using (_tlbLock.EnterScope())
             {
                 if (_tlb.TryGetValue(vpn, out var entry) && (!write || (entry & WriteBit) != 0))
                 {
@@ -69,7 +70,7 @@ public sealed partial class GruDeviceTlb
     private DropinStatus TryDropin(Hva hva, bool write, bool atomic)
     {
         var dropin = new Dropin(hva.PageNumber);
-        lock (_tlbLock)
+        using (_tlbLock.EnterScope())
         {
             _inFlight.Add(dropin);
         }
@@ -95,12 +96,12 @@ public sealed partial class GruDeviceTlb
             }
             else
             {
-                lock (_rangeWait)
+                using (_rangeWait.EnterScope())
                 {
                     // Named wait: wait_event(gms->ms_wait_queue, atomic_read(&gms->ms_range_active) == 0).
                     while (Volatile.Read(ref _rangeActive) != 0)
                     {
-                        Monitor.Wait(_rangeWait);
+                        _rangeWait.Wait();
                     }
                 }
 
@@ -115,7 +116,7 @@ public sealed partial class GruDeviceTlb
             }
 
             AfterLookup?.Invoke(hva);
-            lock (_tlbLock)
+            using (_tlbLock.EnterScope())
             {
                 if (dropin.Killed)
                 {
@@ -131,7 +132,7 @@ public sealed partial class GruDeviceTlb
         }
         finally
         {
-            lock (_tlbLock)
+            using (_tlbLock.EnterScope())
             {
                 _inFlight.Remove(dropin);
             }
@@ -146,7 +147,7 @@ public sealed partial class GruDeviceTlb
     public int CheckCoherence() => CoherenceCheck.Run(Mm, $"gru:{Name}", () =>
     {
         var found = new List<Mismatch>();
-        lock (_tlbLock)
+        using (_tlbLock.EnterScope())
         {
             foreach (var (vpn, entry) in _tlb)
             {

@@ -3,6 +3,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Gru;
 
@@ -17,12 +18,12 @@ namespace Hypervisor.Mirrors.Gru;
 public sealed partial class GruDeviceTlb : IMmuNotifier
 {
     // The TLB and the in-flight drop-ins; stands for the hardware's own serialization of TLB writes against purges.
-    private readonly Lock _tlbLock = new();
+    private readonly ProtocolLock _tlbLock = new("gru tlb lock");
     private readonly Dictionary<ulong, ulong> _tlb = [];
     private readonly List<Dropin> _inFlight = [];
 
     // gms->ms_wait_queue: user drop-ins wait here for ms_range_active to reach zero.
-    private readonly object _rangeWait = new();
+    private readonly ProtocolLock _rangeWait = new("gru range wait queue");
     private readonly PhysicalMemoryView _memory;
     private int _rangeActive;
     private volatile bool _released;
@@ -60,7 +61,7 @@ public sealed partial class GruDeviceTlb : IMmuNotifier
     {
         get
         {
-            lock (_tlbLock)
+            using (_tlbLock.EnterScope())
             {
                 return _tlb.Count;
             }
@@ -91,9 +92,9 @@ public sealed partial class GruDeviceTlb : IMmuNotifier
     {
         if (Interlocked.Decrement(ref _rangeActive) == 0)
         {
-            lock (_rangeWait)
+            using (_rangeWait.EnterScope())
             {
-                Monitor.PulseAll(_rangeWait);
+                _rangeWait.PulseAll();
             }
         }
     }
@@ -127,7 +128,7 @@ public sealed partial class GruDeviceTlb : IMmuNotifier
 
         var first = start.PageNumber;
         var last = (end.Value - 1) >> Hva.PageShift;
-        lock (_tlbLock)
+        using (_tlbLock.EnterScope())
         {
             foreach (var d in _inFlight)
             {

@@ -1,5 +1,6 @@
 using Hypervisor.HostMemory;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Hmm;
 
@@ -28,14 +29,14 @@ public sealed partial class DeviceMirror
         var faults = 0;
         while (true)
         {
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
                 var from = done;
                 done = Copy(address, pages, done, buffer, write);
                 if (CommandTime > TimeSpan.Zero && done > from)
                 {
-                    Thread.Sleep(CommandTime); // the transfer of what was copied, still under the mutex
+                    SchedulingPoint.Sleep(CommandTime, "hmm command transfer"); // the transfer of what was copied, still under the mutex
                 }
             }
             finally
@@ -130,12 +131,13 @@ public sealed partial class DeviceMirror
             }
 
             AfterSnapshot?.Invoke(start);
+            SchedulingPoint.Window("hmm_range_fault→mmu_interval_read_retry");
             if (PreemptInFaultWindowEvery > 0 && Interlocked.Increment(ref _faultWindows) % PreemptInFaultWindowEvery == 0)
             {
-                Thread.Sleep(1);
+                SchedulingPoint.Sleep(TimeSpan.FromMilliseconds(1), "hmm fault window");
             }
 
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
                 if (_interval.ReadRetry(seq))

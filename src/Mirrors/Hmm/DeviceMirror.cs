@@ -4,6 +4,7 @@ using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Hmm;
 
@@ -70,7 +71,7 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     {
         get
         {
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
             try
             {
                 return _pageTable.Count;
@@ -94,7 +95,7 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
         var t0 = Stopwatch.GetTimestamp();
         if (range.Blockable)
         {
-            _mutex.Wait();
+            SchedulingPoint.Wait(_mutex, "hmm device mutex");
         }
         else if (!_mutex.Wait(0))
         {
@@ -133,7 +134,7 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     public int CheckCoherence() => CoherenceCheck.Run(Mm, $"hmm:{Name}", () =>
     {
         var found = new List<Mismatch>();
-        _mutex.Wait();
+        SchedulingPoint.Wait(_mutex, "hmm device mutex");
         try
         {
             foreach (var (vpn, entry) in _pageTable)
@@ -162,7 +163,7 @@ public sealed partial class DeviceMirror : IIntervalNotifierOps, IDisposable
     public void Dispose()
     {
         _interval.Remove();
-        _mutex.Wait();
+        SchedulingPoint.Wait(_mutex, "hmm device mutex");
         _pageTable.Clear();
         _mutex.Release();
     }

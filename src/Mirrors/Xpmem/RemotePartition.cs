@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Xpmem;
 
@@ -17,8 +18,8 @@ public sealed class RemotePartition : IDisposable
     {
         Name = name;
         Latency = latency;
-        _thread = new Thread(Run) { Name = $"xpmem-remote-{name}", IsBackground = true };
-        _thread.Start();
+        _thread = SchedulingPoint.CreateThread($"xpmem-remote-{name}", Run);
+        SchedulingPoint.Start(_thread);
     }
 
     public string Name { get; }
@@ -37,12 +38,18 @@ public sealed class RemotePartition : IDisposable
     public void Dispose()
     {
         _inbox.CompleteAdding();
-        _thread.Join();
+        SchedulingPoint.Join(_thread);
         _inbox.Dispose();
     }
 
     private void Run()
     {
+        if (SchedulingPoint.IsControlled)
+        {
+            RunControlled();
+            return;
+        }
+
         foreach (var (work, ack) in _inbox.GetConsumingEnumerable())
         {
             // Wire latency; microseconds are below the timer's resolution, so spin (yielding) until it has passed.
@@ -55,6 +62,24 @@ public sealed class RemotePartition : IDisposable
 
             work();
             ack.Set();
+        }
+    }
+
+    /// <summary>The same loop in a controlled run: the inbox wait and the wire latency are in virtual time.</summary>
+    private void RunControlled()
+    {
+        while (true)
+        {
+            // Named wait: a purge message arrives, or the partition shuts down.
+            SchedulingPoint.WaitUntil(() => _inbox.Count > 0 || _inbox.IsAddingCompleted, Timeout.InfiniteTimeSpan, "xpmem remote inbox");
+            if (!_inbox.TryTake(out var message))
+            {
+                return; // completed and drained
+            }
+
+            SchedulingPoint.Sleep(Latency, "fabric latency");
+            message.Work();
+            message.Ack.Set();
         }
     }
 }

@@ -1,6 +1,7 @@
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Xpmem;
 
@@ -18,7 +19,7 @@ public sealed class XpmemAttachment
     private readonly PhysicalMemoryView _memory;
 
     // att->mutex: guards _pfns, _seq, _open, _released; Monitor.Wait on it waits for open ranges to end.
-    private readonly object _lock = new();
+    private readonly ProtocolLock _lock = new("att->mutex");
     private readonly long[] _pfns;
     private long _seq;
     private int _open;
@@ -49,7 +50,7 @@ public sealed class XpmemAttachment
     {
         get
         {
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 return _pfns.Count(p => p != None);
             }
@@ -68,7 +69,7 @@ public sealed class XpmemAttachment
         var vpn = _segment.Start.PageNumber + page;
         while (true)
         {
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 if (_released)
                 {
@@ -112,12 +113,12 @@ public sealed class XpmemAttachment
         while (true)
         {
             long seq;
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 // Named wait: an invalidation of this attachment is open; installing now could only collide.
                 while (_open != 0 && !_released && (_segment.Mutations & MirrorMutations.XpmemNoSeqCheck) == 0)
                 {
-                    Monitor.Wait(_lock);
+                    _lock.Wait();
                 }
 
                 seq = _seq;
@@ -130,13 +131,14 @@ public sealed class XpmemAttachment
             }
 
             AfterPin?.Invoke(page);
+            SchedulingPoint.Window("xpmem fault pin→install");
             if (PreemptInFaultWindowEvery > 0 && Interlocked.Increment(ref _faultWindows) % PreemptInFaultWindowEvery == 0)
             {
-                Thread.Sleep(1);
+                SchedulingPoint.Sleep(TimeSpan.FromMilliseconds(1), "xpmem fault window");
             }
 
             var keepPin = false;
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 var collided = (_segment.Mutations & MirrorMutations.XpmemNoSeqCheck) == 0 && (_seq != seq || _open != 0);
                 if (!collided && !_released && _pfns[page] == None)
@@ -155,7 +157,7 @@ public sealed class XpmemAttachment
                 memory.Put(gup.Pfn); // already mapped, collided, or a remote importer (which holds no pin)
             }
 
-            lock (_lock)
+            using (_lock.EnterScope())
             {
                 if (_pfns[page] != None || _released)
                 {
@@ -173,7 +175,7 @@ public sealed class XpmemAttachment
     /// </summary>
     internal int BeginInvalidate(Hva start, Hva end)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _seq++;
             _open++;
@@ -184,11 +186,11 @@ public sealed class XpmemAttachment
 
     internal void EndInvalidate(Hva start, Hva end)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             if (_open > 0 && --_open == 0)
             {
-                Monitor.PulseAll(_lock);
+                _lock.PulseAll();
             }
         }
     }
@@ -209,7 +211,7 @@ public sealed class XpmemAttachment
         var ack = _remote.Send(() => dropped = Zap(start, end, release));
         if ((_segment.Mutations & MirrorMutations.XpmemNoAckWait) == 0)
         {
-            ack.Wait(); // Named wait: the remote partition's acknowledgement of the purge (sleeps).
+            SchedulingPoint.Wait(ack, Timeout.InfiniteTimeSpan, "xpmem purge ack"); // Named wait: the remote partition's acknowledgement of the purge (sleeps).
             ack.Dispose();
         }
 
@@ -222,7 +224,7 @@ public sealed class XpmemAttachment
         var first = Math.Max(start.Value, _segment.Start.Value);
         var last = Math.Min(end.Value, _segment.Start.AddPages(_segment.Pages).Value);
         var unpin = new List<Pfn>();
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _released |= release;
             for (var a = first; a < last; a += Hva.PageSize)
@@ -254,7 +256,7 @@ public sealed class XpmemAttachment
     public int CheckCoherence() => CoherenceCheck.Run(_segment.Exporter, $"xpmem:{Importer}", () =>
     {
         var found = new List<Mismatch>();
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             if (_open != 0)
             {

@@ -3,6 +3,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.Mirrors.Common;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.Mirrors.Xpmem;
 
@@ -15,7 +16,7 @@ namespace Hypervisor.Mirrors.Xpmem;
 public sealed class XpmemSegment : IMmuNotifier
 {
     // Guards _attachments (copy-on-write: callbacks iterate a snapshot).
-    private readonly Lock _lock = new();
+    private readonly ProtocolLock _lock = new("xpmem segment lock");
     private XpmemAttachment[] _attachments = [];
     private long _sleptWhileNonBlockable;
 
@@ -53,7 +54,7 @@ public sealed class XpmemSegment : IMmuNotifier
     public XpmemAttachment Attach(string importer, RemotePartition? remote = null)
     {
         var att = new XpmemAttachment(this, importer, remote);
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _attachments = [.. _attachments, att];
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Invalidation;
 
@@ -72,6 +73,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         // "The count increase must become visible at unlock time as no spte can be established without taking the
         // mmu_lock and count is also read inside the mmu_lock critical section."
         Volatile.Write(ref _inProgress, _inProgress + 1);
+        SchedulingPoint.Atomic("kvm_mmu_invalidate_begin");
         if (_inProgress == 1)
         {
             _rangeStart = InvalidGfn;
@@ -111,6 +113,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
         {
             // The broken variant: the count decrease is published before the sequence increase.
             Volatile.Write(ref _inProgress, Math.Max(_inProgress - 1, 0));
+            SchedulingPoint.Window("kvm_mmu_invalidate_end");
             Volatile.Write(ref _seq, _seq + 1);
         }
         else
@@ -124,6 +127,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
                 Volatile.Write(ref _seq, _seq + 1);
             }
 
+            SchedulingPoint.Window("kvm_mmu_invalidate_end");
             Volatile.Write(ref _inProgress, Math.Max(_inProgress - 1, 0));
         }
 
@@ -170,7 +174,7 @@ internal sealed class MmuInvalidation(MmuLock mmuLock, ShadowMutations mutations
                 betweenSeqLoadAndStore?.Invoke();
                 if (preemptInSeqUpdateEvery > 0 && Interlocked.Increment(ref _seqUpdates) % preemptInSeqUpdateEvery == 0)
                 {
-                    Thread.Yield();
+                    SchedulingPoint.Yield("mmu_invalidate_seq++ load→store");
                 }
 
                 Volatile.Write(ref _seq, loaded + 1);

@@ -5,6 +5,7 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.HostMemory.PageTables;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Invalidation;
 
@@ -24,13 +25,13 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
     private readonly List<(Hva Start, Hva End)> _open = [];
 
     // Second guard of _open, for readers that do not hold the MMU lock (the pfn caches). Taken inside the MMU lock.
-    private readonly Lock _lock = new();
+    private readonly ProtocolLock _lock = new("protocol monitor lock");
 
     /// <summary>A start/end section opens. Caller holds the MMU lock for write.</summary>
     public void Open(in NotifierRange range)
     {
         Debug.Assert(mmuLock.IsHeldForWrite, "sections open under the MMU write lock");
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _open.Add((range.Start, range.End));
         }
@@ -40,7 +41,7 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
     public void Close(in NotifierRange range)
     {
         Debug.Assert(mmuLock.IsHeldForWrite, "sections close under the MMU write lock");
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             CloseLocked(range);
         }
@@ -50,7 +51,7 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
     public void Reset()
     {
         Debug.Assert(mmuLock.IsHeldForWrite, "sections are forgotten under the MMU write lock");
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             _open.Clear();
         }
@@ -70,7 +71,7 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
     /// </summary>
     public void CheckCacheRefresh(ulong gfn, Hva hva, Pfn pfn, int vcpu)
     {
-        lock (_lock)
+        using (_lock.EnterScope())
         {
             Check(gfn, hva, pfn, vcpu, "cached by a pfn cache");
         }

@@ -4,6 +4,7 @@ using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.PfnCaches;
 
@@ -166,9 +167,9 @@ public sealed class GfnToPfnCache
                 held = false;
                 Retries++;
                 // cond_resched(): the loop goes round at once, as KVM's does, yielding the core now and then.
-                if (Retries % 64 == 0)
+                if (Retries % 64 == 0 || SchedulingPoint.IsControlled)
                 {
-                    Thread.Yield();
+                    SchedulingPoint.Yield("hva_to_pfn_retry cond_resched");
                 }
             }
 

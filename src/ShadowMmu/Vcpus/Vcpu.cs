@@ -7,6 +7,7 @@ using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.PfnCaches;
 using Hypervisor.ShadowMmu.Vms;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Vcpus;
 
@@ -91,6 +92,7 @@ public sealed partial class Vcpu
         while (true)
         {
             Interlocked.Exchange(ref _modeSeq, _modeSeq | 1);
+            SchedulingPoint.Atomic("vcpu->mode = IN_GUEST_MODE");
             if (Volatile.Read(ref _requests) == 0)
             {
                 if (_tlbCheckPending)
@@ -119,7 +121,11 @@ public sealed partial class Vcpu
     internal bool HasRequest(VcpuRequests request) => (Volatile.Read(ref _requests) & (int)request) != 0;
 
     /// <summary>Posts a request and returns; the vCPU services it before its next guest access.</summary>
-    internal void MakeRequest(VcpuRequests request) => Interlocked.Or(ref _requests, (int)request);
+    internal void MakeRequest(VcpuRequests request)
+    {
+        Interlocked.Or(ref _requests, (int)request);
+        SchedulingPoint.Atomic("kvm_make_request");
+    }
 
     /// <summary>
     /// One guest load or store of the content word of <paramref name="gfn"/>, in guest mode: TLB, else a walk of

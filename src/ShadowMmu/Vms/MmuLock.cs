@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Vms;
 
@@ -17,7 +18,7 @@ internal sealed class MmuLock
     private const int ReaderMask = WriterWaiting - 1;
 
     // Serializes writers among themselves (only one sets WriterWaiting or WriterHeld at a time).
-    private readonly Lock _writers = new();
+    private readonly ProtocolLock _writers = new("mmu_lock writers");
 
     // Reader count in the low bits, plus the writer bits above.
     private int _state;
@@ -65,6 +66,7 @@ internal sealed class MmuLock
 
     public void EnterRead()
     {
+        SchedulingPoint.Acquire("read_lock(mmu_lock)");
         var spin = new SpinWait();
         while (true)
         {
@@ -76,7 +78,7 @@ internal sealed class MmuLock
             }
 
             // Named wait: a writer holds or wants the lock.
-            spin.SpinOnce(sleep1Threshold: 20);
+            SchedulingPoint.SpinOnce(ref spin, "read_lock(mmu_lock)");
         }
     }
 
@@ -84,17 +86,19 @@ internal sealed class MmuLock
     {
         TrackRead(-1);
         Interlocked.Decrement(ref _state);
+        SchedulingPoint.Release("read_unlock(mmu_lock)");
     }
 
     public void EnterWrite()
     {
+        SchedulingPoint.Acquire("write_lock(mmu_lock)");
         _writers.Enter();
         Interlocked.Or(ref _state, WriterWaiting);
         var spin = new SpinWait();
         // Named wait: readers already inside drain; new ones are held off by WriterWaiting.
         while (Interlocked.CompareExchange(ref _state, WriterHeld, WriterWaiting) != WriterWaiting)
         {
-            spin.SpinOnce(sleep1Threshold: 20);
+            SchedulingPoint.SpinOnce(ref spin, "write_lock(mmu_lock) drain readers");
         }
 
         TrackWriter(Environment.CurrentManagedThreadId);
@@ -124,6 +128,7 @@ internal sealed class MmuLock
         TrackWriter(0);
         Volatile.Write(ref _state, 0);
         _writers.Exit();
+        SchedulingPoint.Release("write_unlock(mmu_lock)");
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Holder tracking is instance state in Debug builds only.")]

@@ -4,6 +4,7 @@ using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Vms;
 
@@ -73,7 +74,8 @@ public sealed partial class VirtualMachine
 
         stats.GupReferencesTaken++;
         Options.AfterGetUserPages?.Invoke(new Gfn(gfn));
-        if (Options.PreemptInFaultWindowEvery > 0 && stats.Faults % Options.PreemptInFaultWindowEvery == 0)
+        SchedulingPoint.Window("gup→mmu_lock");
+        if (Options.PreemptInFaultWindowEvery > 0 && stats.Faults % Options.PreemptInFaultWindowEvery == 0 && !SchedulingPoint.IsControlled)
         {
             Thread.Yield();
         }
@@ -131,7 +133,7 @@ public sealed partial class VirtualMachine
         stats.GupReferencesDropped++;
         if (outcome == FaultOutcome.Retry && !Volatile.Read(ref _attached))
         {
-            Thread.Yield(); // nothing can install until the notifier is back: let its owner run
+            SchedulingPoint.Yield("fault retry, notifier detached"); // nothing can install until the notifier is back: let its owner run
         }
 
         return outcome;

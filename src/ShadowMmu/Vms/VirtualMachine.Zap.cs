@@ -3,6 +3,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Physical;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Vms;
 
@@ -213,7 +214,7 @@ public sealed partial class VirtualMachine
             {
                 // Spin, then sleep: sched_yield does not give the vCPU we wait for our core. A non-blockable caller
                 // (the OOM reaper) may not sleep: it only spins and yields, as smp_call_function_many's wait does.
-                spin.SpinOnce(sleep1Threshold: mayBlock ? 20 : -1);
+                SchedulingPoint.SpinOnce(ref spin, "kvm_make_all_cpus_request wait", mayBlock ? 20 : -1);
             }
         }
 

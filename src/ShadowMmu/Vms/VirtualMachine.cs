@@ -7,6 +7,7 @@ using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.ShadowMmu.Vms;
 
@@ -25,7 +26,7 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly MmuLock _mmuLock = new();
 
     // Serializes notifier detach and re-attach.
-    private readonly Lock _attachLock = new();
+    private readonly ProtocolLock _attachLock = new("kvm notifier attach lock");
     private readonly Memslot[] _memslots;
     private readonly Vcpu[] _vcpus;
     private readonly ProtocolMonitor _monitor;
@@ -186,7 +187,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// </summary>
     public void DetachNotifier()
     {
-        lock (_attachLock)
+        using (_attachLock.EnterScope())
         {
             if (!_attached)
             {
@@ -213,7 +214,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// </summary>
     public bool ReattachNotifier()
     {
-        lock (_attachLock)
+        using (_attachLock.EnterScope())
         {
             if (_attached)
             {

@@ -125,7 +125,7 @@ public class ControlledSchedulerTests
     [Test]
     public void Sleeps_move_virtual_time_only_when_every_thread_waits()
     {
-        var scheduler = new ControlledScheduler(new ScheduleOptions { Seed = 3 });
+        var scheduler = new ControlledScheduler(new ScheduleOptions { Seed = 3, StepTicks = 0 });
         var woke = new List<(string, long)>();
         scheduler.RunMain("main", () =>
         {
