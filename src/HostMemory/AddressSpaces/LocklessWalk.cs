@@ -47,6 +47,7 @@ internal ref struct LocklessWalk
     {
         Debug.Assert(_mm.Host.Cpus.IrqsDisabledHere, "a lockless walk reads page tables with interrupts off");
         var table = _mm.PageTable.Find(vpn);
+        Scheduling.SchedulingPoint.Window("lockless walk: pmd read, pte not yet");
         _mm.Host.LocklessWalkObserver?.Invoke(_mm, Hva.FromPage(vpn));
         if (!_counted && _counterScheme)
         {
