@@ -9,7 +9,10 @@ internal static class ExperimentCatalog
     [
         new InvalidatePageVsRange(),
         new DisarmedCost(),
+        new SeqAtomicity(),
+        new SleepableNotifiers(),
         new RegisterCost(),
+        new WalkerTracking(),
     ];
 
     public static Experiment? Find(string name) => All.FirstOrDefault(e => e.Name == name);

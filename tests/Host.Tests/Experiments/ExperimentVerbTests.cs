@@ -91,5 +91,7 @@ public class ExperimentVerbTests
         return null;
     }
 
-    private static string Normalize(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>Whitespace collapsed and reply markers ("&gt; " at a line's start) dropped: a claim may be quoted in a reply.</summary>
+    private static string Normalize(string text) =>
+        string.Join(' ', System.Text.RegularExpressions.Regex.Replace(text, @"(?m)^[ \t]*(>[ \t]?)+", string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 }

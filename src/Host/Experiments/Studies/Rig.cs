@@ -27,7 +27,14 @@ internal enum Subscriber
 /// </summary>
 internal sealed class Rig : IDisposable
 {
-    public Rig(int pages, NotifierProfile profile, Subscriber subscriber, bool fileBacked = false, VmOptions? vmOptions = null)
+    /// <param name="pages">Size of the region.</param>
+    /// <param name="profile">The notifier API profile.</param>
+    /// <param name="subscriber">Who subscribes.</param>
+    /// <param name="fileBacked">A shared file mapping instead of private anonymous memory.</param>
+    /// <param name="vmOptions">Options of the KVM client's VM.</param>
+    /// <param name="beforeSubscriber">Runs on the address space and region before the subscriber registers (so it is called after it).</param>
+    public Rig(int pages, NotifierProfile profile, Subscriber subscriber, bool fileBacked = false, VmOptions? vmOptions = null,
+        Action<AddressSpace, Hva>? beforeSubscriber = null)
     {
         Pages = (ulong)pages;
         Host = new HostSystem(new HostOptions { RamBytes = Math.Max(64L << 20, pages * 3L * (long)Hva.PageSize), SwapBytes = pages * 2L * (long)Hva.PageSize });
@@ -35,6 +42,7 @@ internal sealed class Rig : IDisposable
         Mm = Host.CreateAddressSpace("vmm", profile);
         var file = fileBacked ? Host.CreateFile("disk", pages) : null;
         Base = Mm.Mmap(Pages * Hva.PageSize, fileBacked ? VmaKind.FileShared : VmaKind.AnonymousPrivate, Protection.ReadWrite, file);
+        beforeSubscriber?.Invoke(Mm, Base);
         switch (subscriber)
         {
             case Subscriber.NoOp:
