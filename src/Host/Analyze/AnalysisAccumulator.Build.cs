@@ -27,6 +27,8 @@ internal sealed partial class AnalysisAccumulator
             ByGuest = Rows(_byGuest),
             ByScenario = Rows(_byScenario),
             ByProfile = Rows(_byProfile.ToDictionary(p => p.Key, p => p.Value.Sums, StringComparer.Ordinal)),
+            ByClient = ClientRows(_byClient, byKind: false),
+            ByClientKind = ClientRows(_byClientKind, byKind: true),
             Faults = BuildFaults(counted, windows.Count(w => w.Track.Counted is { Final: true })),
             Tlb = new TlbReport(_all.Sums.TlbFlushed, counted.Sum(c => c.TlbFlushes), counted.Sum(c => c.TlbFlushWaitMicros),
                 Ratio.Of(counted.Sum(c => c.TlbFlushWaitMicros), counted.Sum(c => c.TlbFlushes))),

@@ -185,6 +185,7 @@ internal sealed partial class AnalysisAccumulator(AnalyzeFilter filter)
             return;
         }
 
+        AddClients(summary);
         string? Text(string name) => summary.TryGetProperty(name, out var v) ? JsonValues.GetText(v) : null;
         run.Scenario ??= Text("Scenario");
         run.Profile ??= Text("NotifierProfile") is { } profile ? ProfileNames.Normalize(profile) : null;

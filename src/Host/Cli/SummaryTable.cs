@@ -33,6 +33,7 @@ internal static class SummaryTable
 
         console.MarkupLine($"throughput: {t.AccessesPerSecond:N0} accesses/s, {t.FaultsPerSecond:N0} faults/s");
 
+        PrintClients(console, s);
         var host = string.Join(", ", s.Host.Where(h => h.Value != 0).Select(h => $"{h.Key} {h.Value:N0}"));
         console.MarkupLine($"host: {Markup.Escape(host)}");
         if (s.Schedule is { } schedule)
@@ -58,6 +59,36 @@ internal static class SummaryTable
         }
 
         console.Write(violations);
+    }
+
+    /// <summary>Secondary MMUs other than KVM, one row each, then one row per kind when there are several.</summary>
+    private static void PrintClients(IAnsiConsole console, RunSummary s)
+    {
+        if (s.Clients.Count == 0)
+        {
+            return;
+        }
+
+        var clients = new Table().Border(TableBorder.Rounded)
+            .AddColumns("client", "kind", "guest", "operations", "invalidations", "refusals", "retries", "faults", "callback µs");
+        foreach (var c in s.Clients)
+        {
+            clients.AddRow(Markup.Escape(c.Name), Markup.Escape(c.Kind), Markup.Escape(c.Guest), N(c.Operations), N(c.Invalidations),
+                N(c.Refusals), N(c.Retries), N(c.Faults), c.CallbackMicros.ToString("N1", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var kinds = s.Clients.GroupBy(c => c.Kind).ToList();
+        if (s.Clients.Count > 1)
+        {
+            foreach (var kind in kinds)
+            {
+                clients.AddRow("[bold]all[/]", Markup.Escape(kind.Key), "", N(kind.Sum(c => c.Operations)),
+                    N(kind.Sum(c => c.Invalidations)), N(kind.Sum(c => c.Refusals)), N(kind.Sum(c => c.Retries)), N(kind.Sum(c => c.Faults)),
+                    kind.Sum(c => c.CallbackMicros).ToString("N1", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        console.Write(clients);
     }
 
     private static string N(long value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);

@@ -23,6 +23,8 @@ internal static partial class ReportTables
             Groups("by-guest", "Invalidations by guest", "guest", report.ByGuest),
             Groups("by-scenario", "Invalidations by scenario", "scenario", report.ByScenario),
             Groups("by-profile", "Invalidations by notifier profile", "profile", report.ByProfile),
+            Clients("by-client", "Other secondary MMUs by client", "client", report.ByClient, byKind: false),
+            Clients("by-client-kind", "Other secondary MMUs by kind", "kind", report.ByClientKind, byKind: true),
             Histogram("pages-histogram", "Pages per invalidation", "pages", report.Invalidations.PagesHistogram),
             Histogram("zapped-histogram", "SPTEs zapped per invalidation", "SPTEs zapped", report.Invalidations.SptesZappedHistogram),
             Duration(report.Invalidations.Duration),

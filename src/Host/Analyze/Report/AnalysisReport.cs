@@ -20,6 +20,12 @@ internal sealed record AnalysisReport
 
     public required IReadOnlyList<GroupRow> ByProfile { get; init; }
 
+    /// <summary>Secondary MMUs other than KVM, by client name, from the run summaries (empty when no run declared one).</summary>
+    public IReadOnlyList<ClientRow> ByClient { get; init; } = [];
+
+    /// <summary>The same by client kind (<c>hmm-mirror</c>, <c>gru-tlb</c>, <c>xpmem-export</c>).</summary>
+    public IReadOnlyList<ClientRow> ByClientKind { get; init; } = [];
+
     public required FaultReport Faults { get; init; }
 
     public required TlbReport Tlb { get; init; }

@@ -163,7 +163,7 @@ internal sealed class SyntheticLog : IDisposable
 
     /// <summary>A run summary whose totals are <paramref name="totals"/>, with one line per entry of <paramref name="guests"/>.</summary>
     public void RunSummary(double at, string scenario, string runId, string profile, double duration, Totals totals,
-        IReadOnlyDictionary<string, Totals>? guests = null) =>
+        IReadOnlyDictionary<string, Totals>? guests = null, IReadOnlyList<SyntheticClient>? clients = null) =>
         Event(at, 7, "RunSummary", "Run {RunId} of {Scenario} summary: {@Summary}", w =>
         {
             w.WriteString("Scenario", scenario);
@@ -199,6 +199,30 @@ internal sealed class SyntheticLog : IDisposable
             }
 
             w.WriteEndArray();
+            if (clients is not null)
+            {
+                w.WriteStartArray("Clients");
+                foreach (var c in clients)
+                {
+                    w.WriteStartObject();
+                    Tag(w, "ClientSummary");
+                    w.WriteString("Name", c.Name);
+                    w.WriteString("Kind", c.Kind);
+                    w.WriteString("Guest", c.Guest);
+                    Number(w, "Operations", c.Operations);
+                    Number(w, "Invalidations", c.Invalidations);
+                    Number(w, "Refusals", c.Refusals);
+                    Number(w, "Retries", c.Retries);
+                    Number(w, "Faults", c.Faults);
+                    Number(w, "EntriesDropped", c.EntriesDropped);
+                    Number(w, "CallbackMicros", c.CallbackMicros);
+                    Number(w, "CoherenceChecks", 1);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteStartObject("Host");
             Number(w, "forks", 1);
             w.WriteEndObject();
