@@ -24,6 +24,12 @@ public static class ShadowViolations
     /// </summary>
     public static readonly ViolationKind WriteToWriteProtected = new("write-to-write-protected");
 
+    /// <summary>
+    /// After munmap, madvise or mprotect returned, an SPTE or a vCPU TLB entry still maps a frame the host PTE does not
+    /// map at that address, or maps it writable where the host PTE is read-only.
+    /// </summary>
+    public static readonly ViolationKind MappedAfterOperation = new("mapped-after-operation");
+
     /// <summary>I14: a get_user_pages reference not dropped exactly once.</summary>
     public static readonly ViolationKind PageReferenceLeak = new("page-reference-leak");
 

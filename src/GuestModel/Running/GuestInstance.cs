@@ -65,6 +65,37 @@ public sealed class GuestInstance
 
     public GuestSpec Spec { get; }
 
+    /// <summary>Without <see cref="RunOptions.CheckAfterOps"/>, one host operation in this many is checked.</summary>
+    public const int AfterOperationSampling = 16;
+
+    private long _operations;
+
+    /// <summary>Check after every operation (<see cref="RunOptions.CheckAfterOps"/>), not one in <see cref="AfterOperationSampling"/>.</summary>
+    public bool CheckEveryOperation { get; set; }
+
+    /// <summary>
+    /// A munmap, madvise or mprotect of [<paramref name="hva"/>, +<paramref name="length"/>) returned: checks (always,
+    /// or sampled) that the VM keeps no translation the host no longer backs (<see cref="VirtualMachine.CheckAfterOperation"/>).
+    /// </summary>
+    public void AfterOperation(Hva hva, ulong length)
+    {
+        if (CheckEveryOperation || Interlocked.Increment(ref _operations) % AfterOperationSampling == 0)
+        {
+            Vm.CheckAfterOperation(hva, hva + length);
+        }
+    }
+
+    /// <summary><see cref="AfterOperation(Hva, ulong)"/> when <paramref name="status"/> says the operation succeeded; returns it.</summary>
+    public HostStatus AfterOperation(HostStatus status, Hva hva, ulong length)
+    {
+        if (status == HostStatus.Ok)
+        {
+            AfterOperation(hva, length);
+        }
+
+        return status;
+    }
+
     public string Name => Spec.Name;
 
     public AddressSpace Mm { get; }
@@ -130,6 +161,7 @@ public sealed class GuestInstance
             AgingTlbFlushes = vm.AgingTlbFlushes,
             TlbFlushWaitMicros = vm.FlushWait.TotalMicroseconds,
             RefusedStarts = vm.RefusedStarts,
+            AfterOperationChecks = Vm.AfterOperationChecks,
             YoungCalls = vm.YoungCalls,
             YoungTrue = vm.YoungTrue,
             Mmu = Names.Kebab(Spec.Mmu.ToString()),

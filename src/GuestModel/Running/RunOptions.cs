@@ -19,6 +19,13 @@ public sealed record RunOptions
     /// <summary>Replaces every guest's MMU mode (to run any scenario in TDP or shadow mode).</summary>
     public MmuMode? Mmu { get; init; }
 
+    /// <summary>
+    /// Check after every munmap, madvise and mprotect that no SPTE or vCPU TLB entry still maps what the host no longer
+    /// maps (<c>--check-after-ops</c>); without it, one operation in <see cref="GuestInstance.AfterOperationSampling"/>
+    /// is checked.
+    /// </summary>
+    public bool CheckAfterOps { get; init; }
+
     /// <summary>A broken variant from <see cref="MutationCatalog"/>, or null.</summary>
     public string? Mutation { get; init; }
 

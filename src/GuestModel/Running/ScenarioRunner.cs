@@ -78,7 +78,10 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
             // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
             var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
-            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm));
+            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm)
+            {
+                CheckEveryOperation = options.CheckAfterOps,
+            });
         }
 
         foreach (var guest in guests)

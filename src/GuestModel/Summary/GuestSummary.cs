@@ -21,6 +21,7 @@ public sealed record GuestSummary
     public long AgingTlbFlushes { get; init; }
     public double TlbFlushWaitMicros { get; init; }
     public long RefusedStarts { get; init; }
+    public long AfterOperationChecks { get; init; }
     public long YoungCalls { get; init; }
     public long YoungTrue { get; init; }
 

@@ -36,6 +36,10 @@ internal static class RunVerb
             Description = "Run a deliberately broken protocol variant: " + string.Join(", ", MutationCatalog.Names) + ".",
         };
         var summary = new Option<string?>("--summary") { Description = "Write the summary JSON to this file." };
+        var checkAfterOps = new Option<bool>("--check-after-ops")
+        {
+            Description = "After every munmap, madvise and mprotect, check that no SPTE or vCPU TLB entry still maps what the host no longer maps (else one in 16 is checked).",
+        };
         var profile = new Option<string?>("--profile")
         {
             Description = "Override the notifier API profile: modern or legacy2008 (to compare both on one scenario).",
@@ -50,7 +54,7 @@ internal static class RunVerb
         {
             Description = "Run every thread under one controlled scheduler in virtual time: the same seed gives the same run (its trace hash is printed).",
         };
-        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, summary, logDir, config, deterministic };
+        var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, checkAfterOps, summary, logDir, config, deterministic };
         command.SetAction((parse, cancellation) => Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
             ? Execute(
                 parse.GetValue(scenarios) ?? [],
@@ -58,6 +62,7 @@ internal static class RunVerb
                 {
                     Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode,
                     Schedule = parse.GetValue(deterministic) ? new ScheduleSettings() : null,
+                    CheckAfterOps = parse.GetValue(checkAfterOps),
                 },
                 parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)
             : 2));

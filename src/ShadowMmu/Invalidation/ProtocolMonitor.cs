@@ -77,6 +77,24 @@ internal sealed class ProtocolMonitor(string guest, AddressSpace mm, ViolationLo
         }
     }
 
+    /// <summary>True if an open section covers <paramref name="hva"/>. Caller holds the MMU lock.</summary>
+    public bool Covers(Hva hva)
+    {
+        Debug.Assert(mmuLock.IsHeld, "the open sections are stable under the MMU lock");
+        lock (_lock)
+        {
+            foreach (var (start, end) in _open)
+            {
+                if (hva >= start && hva < end)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     private void CloseLocked(in NotifierRange range)
     {
         var index = _open.IndexOf((range.Start, range.End));

@@ -95,6 +95,11 @@ public sealed partial class Vcpu
             SchedulingPoint.Atomic("vcpu->mode = IN_GUEST_MODE");
             if (Volatile.Read(ref _requests) == 0)
             {
+                if (_tlbCheckPending)
+                {
+                    CheckOwnTlb();
+                }
+
                 return;
             }
 
@@ -238,6 +243,11 @@ public sealed partial class Vcpu
         if ((requests & VcpuRequests.PfnCacheRefresh) != 0)
         {
             Vm.RefreshPfnCache(this);
+        }
+
+        if ((requests & VcpuRequests.CheckTlb) != 0)
+        {
+            _tlbCheckPending = true;
         }
     }
 }

@@ -12,4 +12,9 @@ public enum VcpuRequests
     /// refresh it before entering the guest.
     /// </summary>
     PfnCacheRefresh = 1 << 1,
+    /// <summary>
+    /// Not a KVM request: a host operation returned, and the vCPU checks its own TLB against the host page table the
+    /// next time it is in guest mode (<see cref="Vms.VirtualMachine.CheckAfterOperation"/>).
+    /// </summary>
+    CheckTlb = 1 << 2,
 }

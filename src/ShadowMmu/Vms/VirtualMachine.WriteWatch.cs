@@ -14,11 +14,16 @@ public sealed partial class VirtualMachine
     /// the host PTE at the store's address maps this frame writable now: a correct shadow MMU can only hold a writable
     /// entry that <c>get_user_pages(FOLL_WRITE)</c> handed out, and every later change of that PTE was preceded by a
     /// range start whose zap and TLB flush waited for this vCPU to leave guest mode, which it has not done since the
-    /// store. Called in guest mode, right after the store.
+    /// store. Called in guest mode, right after the store. TDP mode only (<see cref="MmuMode.Tdp"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal void CheckWatchedWrite(int vcpu, ulong gfn, Pfn pfn)
     {
+        if (Shadow is not null)
+        {
+            return; // shadow mode: the TLB and the SPTEs are tagged by guest virtual page; the gfn is not at hand here
+        }
+
         var slot = FindMemslot(gfn);
         if (slot is null)
         {

@@ -14,6 +14,6 @@ public sealed class MadviseDontneedExecutor : IActivityExecutor
         var guest = GuestRanges.RequireGuest(context, spec);
         var range = ((MadviseDontneedParameters)spec.Parameters).Range;
         return GuestRanges.ForEachPiece(guest, range, HostEventKind.Discard,
-            (_, hva, length, _) => guest.Mm.MadviseDontNeed(hva, length));
+            (_, hva, length, _) => guest.AfterOperation(guest.Mm.MadviseDontNeed(hva, length), hva, length));
     }
 }

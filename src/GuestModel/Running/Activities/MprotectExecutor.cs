@@ -15,10 +15,10 @@ public sealed class MprotectExecutor : IActivityExecutor
         var guest = GuestRanges.RequireGuest(context, spec);
         var parameters = (MprotectParameters)spec.Parameters;
         var down = GuestRanges.ForEachPiece(guest, parameters.Range, null, (slot, hva, length, _) =>
-            slot.Spec.ReadOnly ? HostStatus.Ok : guest.Mm.Mprotect(hva, length, Protection.Read));
+            slot.Spec.ReadOnly ? HostStatus.Ok : guest.AfterOperation(guest.Mm.Mprotect(hva, length, Protection.Read), hva, length));
         context.Control.Sleep(parameters.ReadOnlyFor);
         var up = GuestRanges.ForEachPiece(guest, parameters.Range, null, (slot, hva, length, _) =>
-            slot.Spec.ReadOnly ? HostStatus.Ok : guest.Mm.Mprotect(hva, length, Protection.ReadWrite));
+            slot.Spec.ReadOnly ? HostStatus.Ok : guest.AfterOperation(guest.Mm.Mprotect(hva, length, Protection.ReadWrite), hva, length));
         return $"{down}/{up}";
     }
 }

@@ -26,6 +26,8 @@ public sealed class MunmapRemapExecutor : IActivityExecutor
                 return unmapped;
             }
 
+            guest.AfterOperation(hva, length);
+
             context.Control.Sleep(parameters.Gap);
             var protection = slot.Spec.ReadOnly ? Protection.Read : Protection.ReadWrite;
             return guest.Mm.MmapFixed(hva, length, slot.Spec.Backing, protection, slot.File, first - slot.FirstPage);
