@@ -14,7 +14,7 @@ namespace Hypervisor.Host.Experiments.Studies;
 /// </summary>
 internal sealed class RegisterCost : Experiment
 {
-    private const int Repetitions = 40;
+    private const int Repetitions = 200;
     private static readonly int[] Mappings = [16, 64, 256, 1024, 4096];
     private static readonly string[] Loads = ["idle", "busy"];
 
