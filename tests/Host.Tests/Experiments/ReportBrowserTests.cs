@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hypervisor.Host.Experiments;
 using Hypervisor.Host.Tests.Support;
 using NUnit.Framework;
@@ -14,21 +13,16 @@ namespace Hypervisor.Host.Tests.Experiments;
 [CancelAfter(240_000)]
 public class ReportBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Test]
     public void Headless_chromium_renders_an_experiment_report_with_its_result_tables_and_charts(CancellationToken cancellation)
     {
-        if (!File.Exists(Chromium))
-        {
-            Assert.Ignore($"{Chromium} is not installed (apt-get install -y chromium); the browser check is skipped");
-        }
+        HeadlessChromium.SkipUnlessInstalled();
 
         using var directory = new TempDirectory();
         ExperimentVerb.Execute(["invalidate-page-vs-range"], 1, directory.Path, false, "0.03", null, TextWriter.Null);
         var report = directory.Combine("invalidate-page-vs-range", "report.html");
-        var dom = DumpDom(report, directory.Combine("profile-html"), cancellation);
-        var chart = DumpDom(directory.Combine("invalidate-page-vs-range", "callbacks.svg"), directory.Combine("profile-svg"), cancellation);
+        var dom = HeadlessChromium.DumpDom(report, directory.Combine("profile-html"), cancellation);
+        var chart = HeadlessChromium.DumpDom(directory.Combine("invalidate-page-vs-range", "callbacks.svg"), directory.Combine("profile-svg"), cancellation);
         Assert.Multiple(() =>
         {
             Assert.That(dom, Does.Contain("id=\"result\"").And.Contain("A single-page operation runs 1 callback(s) under legacy2008 and 2 under modern"),
@@ -38,37 +32,5 @@ public class ReportBrowserTests
             Assert.That(dom, Does.Contain("seeds/000_84185ae498fa96f9.txt"), "the claim names its seed file");
             Assert.That(chart, Does.Contain("<svg").And.Contain("Invalidation callbacks per single-page operation"), "the SVG file renders on its own, with its title");
         });
-    }
-
-    private static string DumpDom(string file, string profile, CancellationToken cancellation)
-    {
-        var start = new ProcessStartInfo(Chromium)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-                 {
-                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", $"--user-data-dir={profile}",
-                     "--dump-dom", new Uri(file).AbsoluteUri,
-                 })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync(cancellation);
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellation);
-        if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("chromium did not finish within 90 s");
-        }
-
-        process.WaitForExit();
-        Assert.That(process.ExitCode, Is.Zero, $"chromium exits cleanly; stderr: {stderr.Result}");
-        return stdout.Result;
     }
 }
