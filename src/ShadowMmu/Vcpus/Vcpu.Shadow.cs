@@ -165,25 +165,9 @@ public sealed partial class Vcpu
             ExitGuest();
             var outcome = Vm.Shadow!.HandleFault(this, gvpn, write);
             EnterGuest();
-            switch (outcome)
+            if (AfterFault(outcome) is { } result)
             {
-                case FaultOutcome.Installed:
-                    continue;
-                case FaultOutcome.Retry:
-                    if (_stopRequested)
-                    {
-                        return new AccessResult(AccessStatus.Stopped, 0, default);
-                    }
-
-                    continue;
-                case FaultOutcome.GuestPageFault:
-                    return new AccessResult(AccessStatus.GuestPageFault, 0, default);
-                case FaultOutcome.Mmio:
-                    return new AccessResult(AccessStatus.Mmio, 0, default);
-                case FaultOutcome.VmDead:
-                    return new AccessResult(AccessStatus.VmDead, 0, default);
-                default:
-                    return new AccessResult(AccessStatus.HostFault, 0, default);
+                return result;
             }
         }
     }

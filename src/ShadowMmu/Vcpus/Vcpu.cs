@@ -183,23 +183,9 @@ public sealed partial class Vcpu
             ExitGuest();
             var outcome = Vm.HandleFault(this, g, write);
             EnterGuest();
-            switch (outcome)
+            if (AfterFault(outcome) is { } result)
             {
-                case FaultOutcome.Installed:
-                    continue;
-                case FaultOutcome.Retry:
-                    if (_stopRequested)
-                    {
-                        return new AccessResult(AccessStatus.Stopped, 0, default);
-                    }
-
-                    continue;
-                case FaultOutcome.Mmio:
-                    return new AccessResult(AccessStatus.Mmio, 0, default);
-                case FaultOutcome.VmDead:
-                    return new AccessResult(AccessStatus.VmDead, 0, default);
-                default:
-                    return new AccessResult(AccessStatus.HostFault, 0, default);
+                return result;
             }
         }
     }
@@ -250,4 +236,18 @@ public sealed partial class Vcpu
             _tlbCheckPending = true;
         }
     }
+
+    /// <summary>
+    /// What an access does after a fault returned, in both MMU modes: null to retry the access (installed, or a retry
+    /// while the vCPU is not being stopped), otherwise the access's result.
+    /// </summary>
+    private AccessResult? AfterFault(FaultOutcome outcome) => outcome switch
+    {
+        FaultOutcome.Installed => null,
+        FaultOutcome.Retry => _stopRequested ? new AccessResult(AccessStatus.Stopped, 0, default) : null,
+        FaultOutcome.GuestPageFault => new AccessResult(AccessStatus.GuestPageFault, 0, default),
+        FaultOutcome.Mmio => new AccessResult(AccessStatus.Mmio, 0, default),
+        FaultOutcome.VmDead => new AccessResult(AccessStatus.VmDead, 0, default),
+        _ => new AccessResult(AccessStatus.HostFault, 0, default),
+    };
 }
