@@ -29,8 +29,13 @@ public sealed class GuestInstance
     /// Maps the guest's slots into <paramref name="vmm"/> (the address space of the guest named by
     /// <see cref="GuestSpec.AddressSpaceOf"/>), or into a new VMM address space when it is null, and creates the VM.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="preemptInFaultWindow"/> false: nothing but the guest's own vCPUs touches its memory during the run
+    /// (see <see cref="ScenarioRunner"/>), so a preemption inside the fault window has no invalidation to let in and
+    /// would only give the core away.
+    /// </remarks>
     public GuestInstance(GuestSpec spec, HostSystem host, NotifierProfile profile, ShadowMutations mutations, bool gupFast = false,
-        AddressSpace? vmm = null)
+        AddressSpace? vmm = null, bool preemptInFaultWindow = true)
     {
         Spec = spec;
         Mm = vmm ?? host.CreateAddressSpace($"vmm-{spec.Name}", profile);
@@ -54,7 +59,7 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = preemptInFaultWindow ? PreemptionRate : 0, Mmu = spec.Mmu, GupFast = gupFast });
         if (spec.Mmu == MmuMode.Shadow)
         {
             Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);

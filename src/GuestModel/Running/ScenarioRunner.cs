@@ -8,6 +8,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.Diagnostics;
 using Hypervisor.HostMemory.Reclaim;
 using Hypervisor.HostMemory.Scheduling;
+using Hypervisor.ShadowMmu.Vms;
 
 namespace Hypervisor.GuestModel.Running;
 
@@ -73,12 +74,13 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
         var guests = new List<GuestInstance>();
+        var preempt = HostMayInvalidate(scenario, options, memory.Kswapd.LowWatermark, host.Memory.TotalFrames);
         foreach (var declared in scenario.Guests)
         {
             var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
             // The loader checked that addressSpaceOf names an earlier guest with a process of its own.
             var vmm = spec.AddressSpaceOf is { } owner ? guests.First(g => g.Name == owner).Mm : null;
-            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm)
+            guests.Add(new GuestInstance(spec, host, profile, mutation.Shadow, scenario.Host.GupFast, vmm, preempt)
             {
                 CheckEveryOperation = options.CheckAfterOps,
             });
@@ -164,6 +166,26 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             with { Clients = [.. clients.Select(c => c.Summarize())] };
         sink.Publish(new ScenarioEndedEvent(scenario.Name, elapsed, summary));
         return summary;
+    }
+
+    /// <summary>
+    /// True if anything but each guest's own vCPUs may invalidate guest memory while the run goes on: an activity, a
+    /// client, a VMM process shared by two guests, shadow paging (guest table writes zap from other vCPUs), or kswapd,
+    /// which wakes once free frames fall below its low watermark (the guests' pages and their page tables could fill RAM
+    /// down to <paramref name="lowWatermark"/>). Without any of these the fault-window preemption
+    /// (<see cref="GuestInstance.PreemptionRate"/>) has no invalidation to let in and only gives the core away: a
+    /// one-pass populate spent a sixth of its time in <c>sched_yield</c>.
+    /// </summary>
+    private static bool HostMayInvalidate(Scenario scenario, RunOptions options, int lowWatermark, int totalFrames)
+    {
+        var guestPages = scenario.Guests.Sum(g => g.Pages);
+        // One page-table page per 512 pages, the upper levels, and a margin for the host's own frames.
+        var needed = guestPages + (guestPages / 511) + 4096 + lowWatermark;
+        return scenario.Activities.Count != 0
+            || scenario.Clients.Count != 0
+            || scenario.Guests.Any(g => g.AddressSpaceOf is not null)
+            || scenario.Guests.Any(g => (options.Mmu ?? g.Mmu) != MmuMode.Tdp)
+            || needed >= totalFrames;
     }
 
     private static void WireViolations(HostSystem host, string scenario, RunClock clock, EventSink sink, int perKind)
