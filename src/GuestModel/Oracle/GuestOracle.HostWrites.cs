@@ -45,11 +45,11 @@ public sealed partial class GuestOracle
         }
 
         // The owner's write numbered OwnerSeqBefore may still have been in flight when the host began: either order.
-        var seen = _expectedSince[page] >= pending.OwnerSeqBefore
+        var seen = ExpectedAtOrAfter(page, pending.OwnerSeqBefore)
             || value == pending.Value
             || (ValueCodec.Tag(value) == ValueCodec.TagHost && ValueCodec.IsForPage(value, page)
                 && ValueCodec.SeqAfter(ValueCodec.Seq(value), ValueCodec.Seq(pending.Value)))
-            || (value == 0 && Explained(HostEventKind.Discard, vcpu, page, _expectedSince[page]));
+            || (value == 0 && Explained(HostEventKind.Discard, vcpu, page, ExpectedSince(page)));
         if (!seen)
         {
             Report(OracleViolations.StaleRead, vcpu, page, pfn,

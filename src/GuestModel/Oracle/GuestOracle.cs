@@ -12,7 +12,7 @@ namespace Hypervisor.GuestModel.Oracle;
 /// and never an older value of a writer after a newer one. Fork children are checked by the fork activity.
 /// </summary>
 /// <remarks>
-/// Expectations are plain arrays written only by the owning vCPU thread. The host-event list is copy-on-write and
+/// Expectations are one compact word per page (<c>GuestOracle.Expectations.cs</c>) written only by the owning vCPU thread. The host-event list is copy-on-write and
 /// consulted only when a read does not match, so a correct run costs one comparison per read.
 /// </remarks>
 public sealed partial class GuestOracle
@@ -23,8 +23,6 @@ public sealed partial class GuestOracle
 
     private readonly string _guest;
     private readonly int _vcpus;
-    private readonly ulong[] _expected;
-    private readonly int[] _expectedSince;
     private readonly long[] _seq;
     private readonly long[][] _recentPage;
     private readonly long[][] _recentSeq;
@@ -39,8 +37,7 @@ public sealed partial class GuestOracle
     {
         _guest = guest;
         _vcpus = vcpus;
-        _expected = new ulong[pages];
-        _expectedSince = new int[pages];
+        _expected = new uint[pages];
         _seq = new long[(vcpus + 1) * SeqStride];
         _recentPage = [.. Enumerable.Range(0, vcpus).Select(_ => new long[RecentSlots])];
         _recentSeq = [.. Enumerable.Range(0, vcpus).Select(_ => new long[RecentSlots])];
@@ -67,8 +64,7 @@ public sealed partial class GuestOracle
     /// <summary>The owner's write completed: it is what the owner must read back.</summary>
     public void Wrote(int vcpu, long page, ulong value)
     {
-        _expected[page] = value;
-        _expectedSince[page] = (int)CurrentSeq(vcpu);
+        SetExpected(page, value, CurrentSeq(vcpu));
     }
 
     /// <summary>The value a host write stores into <paramref name="page"/>.</summary>
@@ -109,7 +105,7 @@ public sealed partial class GuestOracle
     {
         if (page % _vcpus == vcpu)
         {
-            if (value != _expected[page])
+            if (value != ExpectedValue(page, _expected[page], vcpu))
             {
                 CheckOwnMismatch(vcpu, page, value, pfn);
             }
@@ -140,13 +136,12 @@ public sealed partial class GuestOracle
 
     private void CheckOwnMismatch(int vcpu, long page, ulong value, Pfn pfn)
     {
-        var since = _expectedSince[page];
+        var since = ExpectedSince(page);
         var tag = ValueCodec.Tag(value);
         var kind = value == 0 ? HostEventKind.Discard : HostEventKind.HostWrite;
         if ((value == 0 || (tag == ValueCodec.TagHost && ValueCodec.IsForPage(value, page))) && Explained(kind, vcpu, page, since))
         {
-            _expected[page] = value;
-            _expectedSince[page] = (int)CurrentSeq(vcpu);
+            SetExpected(page, value, CurrentSeq(vcpu));
             return;
         }
 
@@ -158,9 +153,8 @@ public sealed partial class GuestOracle
             _ => OracleViolations.ForeignData,
         };
         Report(violation, vcpu, page, pfn,
-            $"vcpu {vcpu} read {ValueCodec.Describe(value)} but last wrote {ValueCodec.Describe(_expected[page])}");
-        _expected[page] = value; // report a broken page once, not on every later read
-        _expectedSince[page] = (int)CurrentSeq(vcpu);
+            $"vcpu {vcpu} read {ValueCodec.Describe(value)} but last wrote {ValueCodec.Describe(ExpectedValue(page, _expected[page], vcpu))}");
+        SetExpected(page, value, CurrentSeq(vcpu)); // report a broken page once, not on every later read
     }
 
     private bool Explained(HostEventKind kind, int vcpu, long page, long since)
