@@ -74,7 +74,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         using var memory = new HostMemoryManager(host, new ReclaimOptions { KsmAllSpaces = true });
         memory.StartKswapd();
         var guests = new List<GuestInstance>();
-        var preempt = HostMayInvalidate(scenario, options, memory.Kswapd.LowWatermark, host.Memory.TotalFrames);
+        var preempt = HostMayInvalidate(scenario, options.Mmu, memory.Kswapd.LowWatermark, host.Memory.TotalFrames);
         foreach (var declared in scenario.Guests)
         {
             var spec = options.Mmu is { } mmu ? declared with { Mmu = mmu } : declared;
@@ -176,7 +176,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
     /// (<see cref="GuestInstance.PreemptionRate"/>) has no invalidation to let in and only gives the core away: a
     /// one-pass populate spent a sixth of its time in <c>sched_yield</c>.
     /// </summary>
-    private static bool HostMayInvalidate(Scenario scenario, RunOptions options, int lowWatermark, int totalFrames)
+    public static bool HostMayInvalidate(Scenario scenario, MmuMode? mmu, int lowWatermark, int totalFrames)
     {
         var guestPages = scenario.Guests.Sum(g => g.Pages);
         // One page-table page per 512 pages, the upper levels, and a margin for the host's own frames.
@@ -184,7 +184,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         return scenario.Activities.Count != 0
             || scenario.Clients.Count != 0
             || scenario.Guests.Any(g => g.AddressSpaceOf is not null)
-            || scenario.Guests.Any(g => (options.Mmu ?? g.Mmu) != MmuMode.Tdp)
+            || scenario.Guests.Any(g => (mmu ?? g.Mmu) != MmuMode.Tdp)
             || needed >= totalFrames;
     }
 
