@@ -119,7 +119,8 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-        control.Open(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        // A scenario with an access budget and no duration runs until the budget is spent (docs/scenarios.md).
+        control.Open(options.Duration ?? scenario.Duration ?? (scenario.AccessBudget is null ? Scenario.DefaultDuration : null));
         SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();
