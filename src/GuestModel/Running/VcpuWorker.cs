@@ -54,13 +54,17 @@ public sealed partial class VcpuWorker
         var slice = _control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
         var sliceTime = _control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
         var sliceLeft = slice;
+        // accessesPerVcpu: the vCPU leaves its loop after its quota, as a selftest's vcpu_worker runs a fixed count.
+        var quota = _control.AccessesPerVcpu ?? long.MaxValue;
+        _guest.VcpuEntered(index, _control.Clock?.Elapsed ?? TimeSpan.Zero);
         _guestCpu?.Start();
         _vcpu.EnterGuest();
         try
         {
-            while (!_control.StopRequested)
+            while (!_control.StopRequested && quota > 0)
             {
-                var granted = _control.ClaimAccesses(Batch);
+                var granted = _control.ClaimAccesses((int)Math.Min(Batch, quota));
+                quota -= granted;
                 for (var i = 0; i < granted; i++)
                 {
                     if (--sliceLeft == 0)
@@ -124,6 +128,8 @@ public sealed partial class VcpuWorker
         finally
         {
             _vcpu.ExitGuest();
+            _guest.VcpuLeft(index, _control.Clock?.Elapsed ?? TimeSpan.Zero);
+            _control.VcpuLeft();
         }
     }
 }
