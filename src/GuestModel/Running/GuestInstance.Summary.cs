@@ -16,10 +16,10 @@ public sealed partial class GuestInstance
     /// <summary>The vCPU <paramref name="vcpu"/> entered its access loop at run time <paramref name="at"/>.</summary>
     internal void VcpuEntered(int vcpu, TimeSpan at) => _windows[vcpu] = new VcpuWindow(at, TimeSpan.MinValue);
 
-    /// <summary>The vCPU <paramref name="vcpu"/> left its access loop at run time <paramref name="at"/>.</summary>
-    internal void VcpuLeft(int vcpu, TimeSpan at) => _windows[vcpu] = _windows[vcpu] with { Left = at };
+    /// <summary>The vCPU <paramref name="vcpu"/> ended a time slice (its last, maybe) at run time <paramref name="at"/>.</summary>
+    internal void VcpuRan(int vcpu, TimeSpan at) => _windows[vcpu] = _windows[vcpu] with { Left = at };
 
-    /// <summary>The latest time a vCPU of this guest left its access loop, or null if none ran.</summary>
+    /// <summary>The latest time a vCPU of this guest ran, or null if none ran.</summary>
     internal TimeSpan? LastVcpuLeft =>
         _windows.Where(w => w.Left != TimeSpan.MinValue).Select(w => (TimeSpan?)w.Left).DefaultIfEmpty(null).Max();
 
@@ -100,7 +100,7 @@ public sealed partial class GuestInstance
         };
     }
 
-    /// <summary>Run times at which a vCPU entered and left its access loop; <see cref="TimeSpan.MinValue"/> for not yet.</summary>
+    /// <summary>Run times at which a vCPU entered its access loop and ended its latest slice; <see cref="TimeSpan.MinValue"/> for not yet.</summary>
     private readonly record struct VcpuWindow(TimeSpan Entered, TimeSpan Left);
 
     private GuestSummary SummarizeTotals()

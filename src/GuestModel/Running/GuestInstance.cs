@@ -62,7 +62,7 @@ public sealed partial class GuestInstance
         }
 
         Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
-        _windows = new VcpuWindow[spec.Vcpus];
+        _windows = [.. Enumerable.Repeat(new VcpuWindow(TimeSpan.MinValue, TimeSpan.MinValue), spec.Vcpus)];
     }
 
     public GuestSpec Spec { get; }
