@@ -36,12 +36,12 @@ public sealed partial class AddressSpace
                 var i = PageTable.PteIndex(vpn);
                 using (table.Ptl.Enter())
                 {
-                    var pte = table.Slots[i];
+                    var pte = table.EntryAt(i);
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
                         Memory.Get(pfn);
-                        Volatile.Write(ref table.Slots[i], pte | Pte.Accessed | (write ? Pte.Dirty : 0));
+                        Touch(table, i, write);
                         return new GupResult(HostStatus.Ok, pfn, Pte.IsWritable(pte));
                     }
                 }
@@ -98,7 +98,7 @@ public sealed partial class AddressSpace
                 var i = PageTable.PteIndex(vpn);
                 using (table.Ptl.Enter())
                 {
-                    var pte = table.Slots[i];
+                    var pte = table.EntryAt(i);
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
@@ -111,7 +111,7 @@ public sealed partial class AddressSpace
                             read = Memory.Read(pfn, site);
                         }
 
-                        table.Slots[i] = pte | Pte.Accessed | (write ? Pte.Dirty : 0);
+                        Touch(table, i, write);
                         return HostStatus.Ok;
                     }
                 }
@@ -125,10 +125,37 @@ public sealed partial class AddressSpace
         }
     }
 
-    /// <summary>The PTE currently mapping <paramref name="hva"/> (0 if none). For tests and diagnostics.</summary>
+    /// <summary>
+    /// The PTE currently mapping <paramref name="hva"/> (0 if none); under a PMD leaf, the subpage's entry with the leaf's
+    /// bits (<see cref="Pte.Huge"/> cleared). For checks, tests and diagnostics.
+    /// </summary>
     public ulong PteOf(Hva hva)
     {
         var table = PageTable.Find(hva.PageNumber);
-        return table is null ? 0 : Volatile.Read(ref table.Slots[PageTable.PteIndex(hva.PageNumber)]);
+        return table is null ? 0 : table.EntryAt(PageTable.PteIndex(hva.PageNumber));
+    }
+
+    /// <summary>
+    /// The PMD leaf mapping <paramref name="hva"/> (present, <see cref="Pte.Huge"/> set), or 0 when the address is not
+    /// mapped by one. For checks (P15) and tests.
+    /// </summary>
+    public ulong HugePmdOf(Hva hva) =>
+        PageTable.Find(hva.PageNumber) is { IsHugeMapped: true } table ? Volatile.Read(ref table.Pmd) : 0;
+
+    /// <summary>
+    /// <c>FOLL_TOUCH</c> / the CPU's A and D bits: on the PMD leaf if one maps the slot, else on the PTE. Caller holds the
+    /// page-table lock.
+    /// </summary>
+    private static void Touch(PteTable table, int i, bool write)
+    {
+        var bits = Pte.Accessed | (write ? Pte.Dirty : 0);
+        if (table.IsHugeMapped)
+        {
+            Volatile.Write(ref table.Pmd, table.Pmd | bits);
+        }
+        else
+        {
+            Volatile.Write(ref table.Slots[i], table.Slots[i] | bits);
+        }
     }
 }

@@ -44,4 +44,11 @@ public enum ShadowMutations
 
     /// <summary>Shadow mode: INVLPG syncs the shadow entry but flushes no TLB (neither <c>flush_tlb_gva</c> nor the remote flush).</summary>
     NoInvlpgFlush = 1 << 12,
+
+    /// <summary>
+    /// A zap whose gfn range covers only part of a 2 MiB SPTE leaves it (it zaps the 4 KiB entries of the range only):
+    /// the iterator does not round the gfn down to the huge entry's level, so the rest of the huge mapping survives an
+    /// invalidation of part of it (P16).
+    /// </summary>
+    HugeSptePartialZap = 1 << 13,
 }

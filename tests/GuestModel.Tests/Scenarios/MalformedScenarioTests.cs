@@ -9,7 +9,7 @@ namespace Hypervisor.GuestModel.Tests.Scenarios;
 /// </summary>
 public class MalformedScenarioTests
 {
-    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf)")]
+    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf, thp)")]
     [TestCase("wrong-type.yaml", "guests[0].vcpus", 7, 12, "expected an integer between 1 and 64, got two")]
     [TestCase("collection-instead-of-value.yaml", "host.ram", 3, 8, "expected a size (bytes, or a number with B, KiB, MiB, GiB or TiB), got a list")]
     [TestCase("zero-size.yaml", "guests[0].memory", 6, 13, "expected a size > 0, got 0")]
