@@ -279,7 +279,8 @@ public sealed partial class AddressSpace
     /// <summary>
     /// <c>copy_huge_pmd</c> (fork): the child maps the same huge page with one PMD, its fresh table kept as its
     /// deposit; a private mapping is write-protected in both (inside the caller's range on the parent), so the next write
-    /// on either side goes through <see cref="HugePmdFault"/>. A PMD migration entry is copied as it is. Caller holds
+    /// on either side goes through <see cref="HugePmdFault"/>. A PMD migration entry is copied, read-only in both for a
+    /// private mapping. Caller holds
     /// both page-table locks, the child's first.
     /// </summary>
     private void CopyHugePmd(PteTable table, PteTable childTable, bool cow)
@@ -301,6 +302,12 @@ public sealed partial class AddressSpace
             }
 
             pmd &= ~Pte.Accessed;
+        }
+        else if (Pte.IsMigration(pmd) && cow && Pte.IsWritable(pmd) && (Host.Mutations & HostMutations.ForkKeepsWritableMigrationEntry) == 0)
+        {
+            // copy_huge_pmd of a PMD migration entry: both copies read-only, as for a PTE migration entry.
+            pmd &= ~Pte.Writable;
+            Volatile.Write(ref table.Pmd, pmd);
         }
 
         childTable.Used = PteTable.Entries;
