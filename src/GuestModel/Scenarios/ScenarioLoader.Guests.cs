@@ -46,6 +46,11 @@ public sealed partial class ScenarioLoader
                 $"(sum over {guests.Count} guests) but host ram {ScenarioUnits.FormatSize(host.Ram)} + swap " +
                 $"{ScenarioUnits.FormatSize(host.Swap)} = {ScenarioUnits.FormatSize(host.Ram + host.Swap)}");
         }
+        else if (host is not null && ScenarioLimits.CheckTables(host.Ram, host.Swap, total) is { } expected)
+        {
+            // Each limit alone passed; together the frame table and the guests' tables would not fit this machine.
+            reader.Error("host", $"expected {expected}");
+        }
 
         return guests;
     }
@@ -94,6 +99,12 @@ public sealed partial class ScenarioLoader
             reader.Error("pageTableChurn", "pageTableChurn applies only to mmu shadow (a TDP guest's page tables are not modelled), but mmu is tdp");
         }
 
+        var tlbEntries = reader.Int("tlbEntries", GuestSpec.DefaultTlbEntries, 1, GuestSpec.MaxTlbEntries);
+        if ((tlbEntries & (tlbEntries - 1)) != 0)
+        {
+            reader.Error("tlbEntries", $"expected a power of two (the vCPU TLB is indexed by the low gfn bits), got {tlbEntries}");
+        }
+
         var workload = ReadWorkload(reader.Mapping("workload"), memory);
         var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
         reader.ReportUnknownKeys(ScenarioFields.Guest);
@@ -108,6 +119,7 @@ public sealed partial class ScenarioLoader
             Mmu = mmu,
             Thp = thp,
             PageTableChurn = churn,
+            TlbEntries = tlbEntries,
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),
