@@ -51,4 +51,10 @@ public enum ShadowMutations
     /// invalidation of part of it (P16).
     /// </summary>
     HugeSptePartialZap = 1 << 13,
+
+    /// <summary>
+    /// <c>kvm_mmu_notifier_invalidate_range_start</c> zaps the gfns of the first memslot over the hva range only, as if
+    /// <c>__kvm_handle_hva_range</c> stopped at the first slot: an aliasing memslot keeps mapping the old frame.
+    /// </summary>
+    HvaRangeFirstSlotOnly = 1 << 16,
 }
