@@ -40,7 +40,7 @@ public class MalformedScenarioTests
     [TestCase("empty-guests.yaml", "guests", 4, 9, "expected at least one guest, got an empty list")]
     [TestCase("bad-notifier-profile.yaml", "host.notifierProfile", 4, 20, "expected one of modern, legacy2008, got legacy")]
     [TestCase("bad-name.yaml", "name", 1, 7, "expected a name of lower-case letters, digits and '-' ([a-z0-9-]+), got Quick Start")]
-    [TestCase("duration-without-unit.yaml", "duration", 2, 11, "got 10: a unit is required (ms, s, m, h)")]
+    [TestCase("duration-without-unit.yaml", "duration", 2, 11, "got 10: a unit is required (us, ms, s, m, h)")]
     [TestCase("duplicate-key.yaml", "", 7, 5, "YAML syntax error: Duplicate key memory")]
     [TestCase("yaml-syntax.yaml", "", 7, 4, "YAML syntax error: While parsing a block collection, did not find expected '-' indicator.")]
     [TestCase("unclosed-bracket.yaml", "", 7, 5, "YAML syntax error: unexpected end of the document (an unclosed [ or {?)")]
