@@ -17,10 +17,11 @@ public sealed class MutationSuite(Func<string, Scenario> load, MutationSuiteOpti
     /// </summary>
     public static IReadOnlyList<(string Mutation, string Scenario)> Variants { get; } =
     [
-        ("no-seq-check", "race-hunt.yaml"), ("no-in-progress-check", "race-hunt.yaml"), ("seq-after-gup", "race-hunt.yaml"),
-        ("no-tlb-flush", "race-hunt.yaml"), ("no-zap", "race-hunt.yaml"), ("no-release", "race-hunt.yaml"),
-        ("unregister-without-wait", "race-hunt.yaml"), ("legacy-invalidate-after-free", "race-hunt.yaml"),
-        ("free-before-invalidate", "race-hunt.yaml"), ("end-order-swapped", "race-hunt.yaml"), ("table-free-before-flush", "race-hunt.yaml"),
+        ("no-seq-check", "explore-invalidation.yaml"), ("no-in-progress-check", "explore-invalidation.yaml"),
+        ("seq-after-gup", "explore-invalidation.yaml"), ("no-tlb-flush", "explore-invalidation.yaml"), ("no-zap", "explore-invalidation.yaml"),
+        ("no-release", "race-hunt.yaml"), ("unregister-without-wait", "race-hunt.yaml"),
+        ("legacy-invalidate-after-free", "explore-invalidation.yaml"), ("free-before-invalidate", "explore-invalidation.yaml"),
+        ("end-order-swapped", "explore-invalidation.yaml"), ("table-free-before-flush", "explore-invalidation.yaml"),
         ("rmap-walk-without-ptl", "race-hunt.yaml"), ("register-without-pin", "reregister-exit.yaml"),
         ("no-dirty-propagation", "writeback.yaml"), ("xip-unmap-without-notify", "xip.yaml"), ("cluster-range-one-page", "nonlinear-reclaim.yaml"),
         ("no-gpt-write-protect", "shadow-paging.yaml"), ("rmap-zaps-one-alias", "shadow-paging.yaml"), ("no-invlpg-flush", "shadow-paging.yaml"),
