@@ -57,4 +57,16 @@ public enum HostMutations
     /// the other pages of the cluster stay mapped in secondary MMUs after the primary dropped them (P6).
     /// </summary>
     ClusterRangeOnePage = 1 << 21,
+    /// <summary>
+    /// <c>copy_nonpresent_pte</c> copies a writable migration entry of a COW mapping as it is, leaving it writable in
+    /// parent and child: when the migration ends, <c>remove_migration_ptes</c> maps the new page writable in both, and
+    /// each side's writes show through the other's mappings, its secondary MMUs' included (fork's copy-on-write, primary-mmu.md §6).
+    /// </summary>
+    ForkKeepsWritableMigrationEntry = 1 << 22,
+    /// <summary>
+    /// <c>change_pte_range</c> (mprotect removing write) skips migration entries: a page under migration when
+    /// mprotect runs comes back writable from <c>remove_migration_ptes</c>, and the guest writes read-only memory
+    /// through a secondary MMU that faulted it in afterwards.
+    /// </summary>
+    MprotectKeepsWritableMigrationEntry = 1 << 23,
 }

@@ -39,6 +39,9 @@ public static class MutationCatalog
         ["xip-unmap-without-notify"] = new(ShadowMutations.None, HostMutations.XipUnmapWithoutNotify, null),
         // Nonlinear VMAs, and so try_to_unmap_cluster, exist only in the legacy profile.
         ["cluster-range-one-page"] = new(ShadowMutations.None, HostMutations.ClusterRangeOnePage, NotifierProfile.Legacy2008),
+        // Migration never takes the mmap lock: fork and mprotect meet its entries and must downgrade them.
+        ["fork-keeps-writable-migration-entry"] = new(ShadowMutations.None, HostMutations.ForkKeepsWritableMigrationEntry, null),
+        ["mprotect-keeps-writable-migration-entry"] = new(ShadowMutations.None, HostMutations.MprotectKeepsWritableMigrationEntry, null),
         // The ordering bug only exists where invalidate_page does: it forces the legacy profile.
         ["legacy-invalidate-after-free"] = new(ShadowMutations.None, HostMutations.LegacyInvalidateAfterFree, NotifierProfile.Legacy2008),
         // Broken variants of the other secondary MMUs; they matter only in scenarios that declare such clients.

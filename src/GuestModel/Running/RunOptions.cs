@@ -41,6 +41,12 @@ public sealed record RunOptions
     /// <summary>Activities (by index in the scenario) left out of the run: a shrunk schedule's fewer threads.</summary>
     public IReadOnlyList<int> ExcludedActivities { get; init; } = [];
 
+    /// <summary>
+    /// Host CPUs (threads) the vCPUs of a free-running run share, a time slice at a time; null:
+    /// <see cref="VcpuScheduler.DefaultCpus"/>.
+    /// </summary>
+    public int? VcpuCpus { get; init; }
+
     /// <summary>A vCPU that retried more faults than this within one statistics interval reports a burst.</summary>
     public long RetryBurstThreshold { get; init; } = 1000;
 }

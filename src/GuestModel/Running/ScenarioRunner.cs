@@ -12,7 +12,7 @@ using Hypervisor.HostMemory.Scheduling;
 namespace Hypervisor.GuestModel.Running;
 
 /// <summary>
-/// Runs a scenario: builds the host and the guests, starts one thread per vCPU and per activity, samples
+/// Runs a scenario: builds the host and the guests, starts the vCPUs (on a few host CPU threads) and a thread per activity, samples
 /// statistics, stops at the duration, the access budget or cancellation, stops every thread, checks the end-of-run
 /// invariants and returns the summary. Everything it reports goes through the <see cref="EventSink"/>.
 /// With <see cref="RunOptions.Schedule"/> set, the whole run (this method's own thread included) runs under a
@@ -111,7 +111,12 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             scheduler.StopWhen = options.Schedule!.StopAtFirstViolation ? () => host.Violations.Total > 0 : null;
         }
 
-        var threads = control.StartAll([.. workers.Select(w => w.CreateThread()),
+        // Free-running, the vCPUs share a few host CPUs, a time slice at a time (VcpuScheduler); the host's threads
+        // are not among them. A controlled run gives each vCPU a thread: its scheduler runs one thread at a time.
+        IReadOnlyList<Thread> vcpuThreads = scheduler is null
+            ? new VcpuScheduler(workers, control, options.VcpuCpus ?? VcpuScheduler.DefaultCpus, VcpuScheduler.DefaultSlice).CreateThreads()
+            : [.. workers.Select(w => w.CreateThread())];
+        var threads = control.StartAll([.. vcpuThreads,
             .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock),
             .. clients.Select(c => c.CreateThread(control))]);
 

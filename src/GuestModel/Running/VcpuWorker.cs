@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hypervisor.GuestModel.GuestKernel;
 using Hypervisor.GuestModel.Oracle;
 using Hypervisor.GuestModel.Workloads;
@@ -8,12 +9,17 @@ using Hypervisor.ShadowMmu.Vcpus;
 namespace Hypervisor.GuestModel.Running;
 
 /// <summary>
-/// The thread of one vCPU: runs its workload in guest mode, hands every read to the oracle, records every write.
-/// Leaves guest mode whenever it could block (between batches when stopping, after an exit to the VMM).
+/// One vCPU as the host schedules it: runs its workload in guest mode, hands every read to the oracle, records every
+/// write. Leaves guest mode whenever it could block (between batches when stopping, after an exit to the VMM) and at
+/// the end of each time slice. Free-running, a <see cref="VcpuScheduler"/> CPU runs it slice by slice; in a
+/// deterministic run it has a thread of its own (<see cref="CreateThread"/>).
 /// </summary>
 public sealed partial class VcpuWorker
 {
     private const int Batch = 4096;
+
+    // Accesses between two looks at the clock for the end of a time slice.
+    private const int SliceCheckMask = 255;
 
     private readonly GuestInstance _guest;
     private readonly Vcpu _vcpu;
@@ -22,7 +28,15 @@ public sealed partial class VcpuWorker
     private readonly GuestOracle _oracle;
     private readonly ulong[] _duplicateValues;
     private readonly GuestCpu? _guestCpu;
+    private readonly int _virtualSlice;
+    private readonly TimeSpan _virtualSliceTime;
     private long _duplicates;
+
+    // Kept from one time slice to the next: the vCPU's state while it is not on a CPU.
+    private SpinWait _hostFaults;
+    private int _granted;
+    private int _virtualSliceLeft;
+    private bool _started;
 
     public VcpuWorker(GuestInstance guest, int index, ulong seed, RunControl control)
     {
@@ -37,93 +51,132 @@ public sealed partial class VcpuWorker
         {
             _guestCpu = new GuestCpu(kernel, _vcpu, seed);
         }
+
+        // A deterministic run's guest consumes virtual time, a slice of accesses at a time.
+        _virtualSlice = control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
+        _virtualSliceTime = control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
+        _virtualSliceLeft = _virtualSlice;
     }
 
     /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
     public AccessStatus Ending { get; private set; } = AccessStatus.Ok;
 
-    /// <summary>The vCPU's thread, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
-    public Thread CreateThread() => SchedulingPoint.CreateThread($"{_guest.Name}/vcpu{_vcpu.Index}", _control.Guard(Run));
+    /// <summary>A thread of its own for this vCPU, not started (<see cref="RunControl.StartAll"/> starts them).</summary>
+    public Thread CreateThread() => SchedulingPoint.CreateThread($"{_guest.Name}/vcpu{_vcpu.Index}", _control.Guard(() => RunSlice(long.MaxValue, null)));
 
     public void RequestStop() => _vcpu.RequestStop();
 
-    private void Run()
+    /// <summary>
+    /// Runs guest code until <paramref name="sliceEnd"/> (a <see cref="Stopwatch"/> timestamp; <c>long.MaxValue</c>:
+    /// no end), or until it exits to the VMM on a host fault while another vCPU of <paramref name="cpus"/> waits for a
+    /// CPU. True if the vCPU can run again (preempted: <c>kvm_sched_out</c>, outside guest mode); false once it is done
+    /// (the run stopped, its access budget is spent or its VM died).
+    /// </summary>
+    internal bool RunSlice(long sliceEnd, VcpuScheduler? cpus)
     {
-        var index = _vcpu.Index;
-        var hostFaults = new SpinWait();
-        var slice = _control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
-        var sliceTime = _control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
-        var sliceLeft = slice;
-        _guestCpu?.Start();
+        if (!_started)
+        {
+            _started = true;
+            _guestCpu?.Start();
+        }
+
+        var clock = sliceEnd != long.MaxValue;
+        var granted = _granted;
         _vcpu.EnterGuest();
         try
         {
-            while (!_control.StopRequested)
+            while (true)
             {
-                var granted = _control.ClaimAccesses(Batch);
-                for (var i = 0; i < granted; i++)
+                if (granted == 0 && (_control.StopRequested || (granted = _control.ClaimAccesses(Batch)) == 0))
                 {
-                    if (--sliceLeft == 0)
+                    return false;
+                }
+
+                for (; granted > 0; granted--)
+                {
+                    if (clock && (granted & SliceCheckMask) == 0 && Stopwatch.GetTimestamp() >= sliceEnd)
+                    {
+                        return true; // the slice is over: preempted between two accesses, as by the host's tick
+                    }
+
+                    if (--_virtualSliceLeft == 0)
                     {
                         // Deterministic run: the guest ran a slice of accesses; virtual time moves on for this vCPU.
-                        sliceLeft = slice;
-                        SchedulingPoint.Consume(sliceTime, "guest runs");
+                        _virtualSliceLeft = _virtualSlice;
+                        SchedulingPoint.Consume(_virtualSliceTime, "guest runs");
                     }
 
-                    var access = _workload.Next();
-                    var page = (long)access.Page;
-                    AccessResult result;
-                    if (_guestCpu is not null)
-                    {
-                        result = AccessVirtual(page, access.Write, access.Duplicate);
-                    }
-                    else if (access.Write)
-                    {
-                        page = _oracle.OwnedPageNear(page, index);
-                        var value = access.Duplicate
-                            ? _duplicateValues[_duplicates++ & 3]
-                            : _oracle.NextWriteValue(index, page);
-                        result = _vcpu.Access(new Gfn((ulong)page), write: true, value);
-                        if (result.IsOk)
-                        {
-                            _oracle.Wrote(index, page, value);
-                        }
-                    }
-                    else
-                    {
-                        var hostWriteEpoch = _oracle.HostWriteEpoch;
-                        result = _vcpu.Access(new Gfn((ulong)page), write: false, 0);
-                        if (result.IsOk)
-                        {
-                            _oracle.CheckRead(index, page, result.Value, result.Pfn, hostWriteEpoch);
-                        }
-                    }
-
+                    var result = AccessOnce();
                     if (result.Status is AccessStatus.VmDead or AccessStatus.Stopped)
                     {
                         Ending = result.Status;
-                        return;
+                        return false;
                     }
 
                     if (result.Status == AccessStatus.HostFault)
                     {
                         // The VMM would handle -EFAULT (range unmapped or write-protected right now): out of guest
-                        // mode, back off (spin, then sleep) while the faults go on, so the thread changing the range
-                        // gets the core even when vCPU threads far outnumber cores.
+                        // mode, back off while the faults go on, so the thread changing the range gets the core. With
+                        // other vCPUs waiting for a CPU, this one gives its CPU away (it would block in the VMM);
+                        // otherwise it spins, then sleeps.
                         _vcpu.ExitGuest();
-                        SchedulingPoint.SpinOnce(ref hostFaults, "vcpu -EFAULT backoff");
+                        if (cpus is { HasWaiting: true })
+                        {
+                            granted--;
+                            return true;
+                        }
+
+                        SchedulingPoint.SpinOnce(ref _hostFaults, "vcpu -EFAULT backoff");
                         _vcpu.EnterGuest();
                     }
-                    else if (hostFaults.Count != 0 && result.IsOk)
+                    else if (_hostFaults.Count != 0 && result.IsOk)
                     {
-                        hostFaults.Reset();
+                        _hostFaults.Reset();
                     }
                 }
             }
         }
         finally
         {
+            _granted = granted;
             _vcpu.ExitGuest();
         }
+    }
+
+    /// <summary>One access of the workload, by guest physical page (TDP) or through the guest's own tables (shadow).</summary>
+    private AccessResult AccessOnce()
+    {
+        var access = _workload.Next();
+        var page = (long)access.Page;
+        if (_guestCpu is not null)
+        {
+            return AccessVirtual(page, access.Write, access.Duplicate);
+        }
+
+        var index = _vcpu.Index;
+        AccessResult result;
+        if (access.Write)
+        {
+            page = _oracle.OwnedPageNear(page, index);
+            var value = access.Duplicate
+                ? _duplicateValues[_duplicates++ & 3]
+                : _oracle.NextWriteValue(index, page);
+            result = _vcpu.Access(new Gfn((ulong)page), write: true, value);
+            if (result.IsOk)
+            {
+                _oracle.Wrote(index, page, value);
+            }
+        }
+        else
+        {
+            var hostWriteEpoch = _oracle.HostWriteEpoch;
+            result = _vcpu.Access(new Gfn((ulong)page), write: false, 0);
+            if (result.IsOk)
+            {
+                _oracle.CheckRead(index, page, result.Value, result.Pfn, hostWriteEpoch);
+            }
+        }
+
+        return result;
     }
 }

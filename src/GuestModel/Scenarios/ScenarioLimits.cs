@@ -34,6 +34,46 @@ public static class ScenarioLimits
     /// <summary>Largest swap device: swap slots are <see cref="int"/>s (<c>SwapDevice</c> holds at most 2^31 - 1 slots).</summary>
     public const long MaxSwap = (long)int.MaxValue * ScenarioUnits.PageSize;
 
+    /// <summary>Simulator bytes per host frame, allocated up front: the frame (content and state, 16) and its reverse-map slot (2 + 4).</summary>
+    public const long BytesPerHostFrame = 22;
+
+    /// <summary>Simulator bytes per swap slot, allocated up front: its use count.</summary>
+    public const long BytesPerSwapSlot = 4;
+
+    /// <summary>
+    /// Simulator bytes per guest page, allocated up front: the oracle's expected value and its epoch (12) and, for a
+    /// shadow-mode guest (any guest can be run with <c>--mmu shadow</c>), the shadow reverse-map head (8), the
+    /// write-tracking state (4) and the guest page-table slot (8).
+    /// </summary>
+    public const long BytesPerGuestPage = 32;
+
+    /// <summary>
+    /// What the tables of one scenario may take: half the memory this process may use (the machine's, or its
+    /// container's limit), so that a scenario that validates is never one whose frame table cannot be allocated.
+    /// </summary>
+    public static long MemoryBudget { get; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>Bytes of frame, swap and guest-page tables a scenario allocates before it runs.</summary>
+    public static long TableBytes(long ram, long swap, long guestMemory) =>
+        (ram / ScenarioUnits.PageSize * BytesPerHostFrame) + (swap / ScenarioUnits.PageSize * BytesPerSwapSlot) +
+        (guestMemory / ScenarioUnits.PageSize * BytesPerGuestPage);
+
+    /// <summary>Null when the tables of a host and its guests fit in <see cref="MemoryBudget"/>, else what was expected.</summary>
+    public static string? CheckTables(long ram, long swap, long guestMemory)
+    {
+        var bytes = TableBytes(ram, swap, guestMemory);
+        return bytes <= MemoryBudget
+            ? null
+            : $"a host whose tables fit in this machine's memory (at most {Approximate(MemoryBudget)}, half of what this " +
+              $"process may use), got ram {ScenarioUnits.FormatSize(ram)}, swap {ScenarioUnits.FormatSize(swap)} and " +
+              $"{ScenarioUnits.FormatSize(guestMemory)} of guest memory, whose tables need {Approximate(bytes)} " +
+              $"({BytesPerHostFrame} B per frame, {BytesPerSwapSlot} B per swap slot, {BytesPerGuestPage} B per guest page)";
+    }
+
+    private static string Approximate(long bytes) => bytes >= 1L << 30
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.#}GiB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.#}MiB");
+
     /// <summary>Null when <paramref name="duration"/> can be a run's duration, else what was expected (for a message).</summary>
     public static string? CheckTimer(TimeSpan duration) =>
         duration <= MaxTimer ? null : $"a duration of at most {ScenarioUnits.FormatDuration(MaxTimer)} (about 596h, a timer's limit)";

@@ -46,6 +46,11 @@ public sealed partial class ScenarioLoader
                 $"(sum over {guests.Count} guests) but host ram {ScenarioUnits.FormatSize(host.Ram)} + swap " +
                 $"{ScenarioUnits.FormatSize(host.Swap)} = {ScenarioUnits.FormatSize(host.Ram + host.Swap)}");
         }
+        else if (host is not null && ScenarioLimits.CheckTables(host.Ram, host.Swap, total) is { } expected)
+        {
+            // Each limit alone passed; together the frame table and the guests' tables would not fit this machine.
+            reader.Error("host", $"expected {expected}");
+        }
 
         return guests;
     }

@@ -40,6 +40,11 @@ public sealed partial class AddressSpace
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
+                        if (Pte.IsWritable(pte) && !vma.CanWrite)
+                        {
+                            ReportWritableInReadOnlyVma(hva, pfn);
+                        }
+
                         Memory.Get(pfn);
                         Volatile.Write(ref table.Slots[i], pte | Pte.Accessed | (write ? Pte.Dirty : 0));
                         return new GupResult(HostStatus.Ok, pfn, Pte.IsWritable(pte));
@@ -102,6 +107,11 @@ public sealed partial class AddressSpace
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
+                        if (Pte.IsWritable(pte) && !vma.CanWrite)
+                        {
+                            ReportWritableInReadOnlyVma(hva, pfn);
+                        }
+
                         if (write)
                         {
                             Memory.Write(pfn, value, site);
@@ -124,6 +134,11 @@ public sealed partial class AddressSpace
             }
         }
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ReportWritableInReadOnlyVma(Hva hva, Pfn pfn) =>
+        Host.Violations.Report(ViolationKind.WritableInReadOnlyVma, AccessSite.Host(hva), pfn.Value,
+            $"get_user_pages found frame {pfn.Value} mapped writable at hva 0x{hva.Value:x} of '{Name}', whose VMA is read-only");
 
     /// <summary>The PTE currently mapping <paramref name="hva"/> (0 if none). For tests and diagnostics.</summary>
     public ulong PteOf(Hva hva)

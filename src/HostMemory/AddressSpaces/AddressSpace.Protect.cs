@@ -163,6 +163,15 @@ public sealed partial class AddressSpace
                     {
                         Host.Swap.Duplicate(Pte.SwapSlotOf(pte));
                     }
+                    else if (Pte.IsMigration(pte) && cow && Pte.IsWritable(pte)
+                        && (Host.Mutations & HostMutations.ForkKeepsWritableMigrationEntry) == 0)
+                    {
+                        // copy_nonpresent_pte: a migration in flight (try_to_migrate never takes the mmap lock) left
+                        // a writable migration entry; a COW mapping needs both copies read-only, or
+                        // remove_migration_ptes maps the new page writable into parent and child alike.
+                        pte &= ~Pte.Writable;
+                        Volatile.Write(ref table.Slots[j], pte);
+                    }
 
                     Volatile.Write(ref childTable.Slots[j], pte);
                     childTable.Used++;
@@ -172,15 +181,21 @@ public sealed partial class AddressSpace
         return ok;
     }
 
+    /// <summary>
+    /// <c>change_pte_range</c> removing write permission: present entries lose it, and so do writable migration
+    /// entries (<c>make_readable_migration_entry</c>) — a migration in flight does not take the mmap lock, and
+    /// <c>remove_migration_ptes</c> would otherwise bring the write permission back after mprotect returned.
+    /// </summary>
     private void ClearWriteBits(ulong startVpn, ulong endVpn) =>
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
+            var downgradeMigration = (Host.Mutations & HostMutations.MprotectKeepsWritableMigrationEntry) == 0;
             using (table.Ptl.Enter())
             {
                 for (var j = from; j < to; j++)
                 {
                     var pte = table.Slots[j];
-                    if (Pte.IsPresent(pte) && Pte.IsWritable(pte))
+                    if ((Pte.IsPresent(pte) || (downgradeMigration && Pte.IsMigration(pte))) && Pte.IsWritable(pte))
                     {
                         Volatile.Write(ref table.Slots[j], pte & ~Pte.Writable);
                     }

@@ -56,14 +56,20 @@ public sealed partial class AddressSpace
     /// <c>folio_free_swap</c> takes the page out of the cache. Writable only if no one else can see the page
     /// (no other swap PTE and no mapping), else a later write copies. <paramref name="cached"/> comes with a reference.
     /// </summary>
+    /// <remarks>
+    /// The lookup's reference, when it is not handed to a mapping, is dropped after the page lock
+    /// (<c>out_page: folio_unlock</c>, then <c>out_release: folio_put</c>): by then the page may have left the
+    /// swap cache and lost every mapping, so this reference can be its last, and a page must never be freed locked.
+    /// </remarks>
     private HostStatus SwapCacheFault(Vma vma, PteTable table, int i, ulong swapPte, int slot, Pfn cached, bool write)
     {
+        var release = false;
         Memory.LockPage(cached);
         try
         {
             if (!Host.SwapCache.TrySlotOf(cached, out var current) || current != slot)
             {
-                Memory.Put(cached); // reclaim freed it from the cache meanwhile: walk again
+                release = true; // the page left the cache for this slot meanwhile: walk again
                 return HostStatus.Ok;
             }
 
@@ -88,7 +94,7 @@ public sealed partial class AddressSpace
 
             if (!installed)
             {
-                Memory.Put(cached);
+                release = true; // pte_same failed: a racing fault or zap changed the entry
                 return HostStatus.Ok;
             }
 
@@ -114,6 +120,10 @@ public sealed partial class AddressSpace
         finally
         {
             Memory.UnlockPage(cached);
+            if (release)
+            {
+                Memory.Put(cached);
+            }
         }
     }
 }

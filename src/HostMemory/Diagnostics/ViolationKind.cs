@@ -18,5 +18,12 @@ public readonly record struct ViolationKind(string Name)
     /// <summary>start/end unbalanced, a counter below zero, or a blockable start refused.</summary>
     public static readonly ViolationKind NotifierProtocol = new("notifier-protocol");
 
+    /// <summary>
+    /// A present PTE grants write in a VMA without write permission, seen under the mmap lock (which mprotect holds
+    /// for write across its whole change, so no mprotect is half done): the host itself lets the secondary MMU map
+    /// read-only memory writable.
+    /// </summary>
+    public static readonly ViolationKind WritableInReadOnlyVma = new("writable-in-read-only-vma");
+
     public override string ToString() => Name;
 }

@@ -96,6 +96,32 @@ public class HostileInputTests
     }
 
     [Test]
+    public void Host_memory_whose_frame_table_does_not_fit_this_machine_is_refused()
+    {
+        // Just under the frame-count limit: about 44GiB of frame table. Refused wherever that is more than half of what
+        // the process may use; on a machine that large, the test picks the smallest refused size itself.
+        var ram = ScenarioLimits.MaxHostRam;
+        if (ScenarioLimits.TableBytes(ram, 0, 64 << 20) <= ScenarioLimits.MemoryBudget)
+        {
+            Assert.Ignore("this machine can hold the largest frame table");
+        }
+
+        var errors = ScenarioText.LoadErrors(ScenarioText.MinimalHead.Replace("ram: 1GiB", $"ram: {ram / 1024}KiB", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(errors.Single().Path, Is.EqualTo("host"), "one error, for the host as a whole");
+            Assert.That(errors.Single().Message, Does.StartWith("expected a host whose tables fit in this machine's memory"),
+                "run would die allocating the frame table (Out of memory, signal 6)");
+            Assert.That(errors.Single().Message, Does.Contain("22 B per frame"), "the message says what the tables cost");
+        });
+    }
+
+    [Test]
+    public void The_table_estimate_counts_frames_swap_slots_and_guest_pages() =>
+        Assert.That(ScenarioLimits.TableBytes(1L << 30, 1L << 30, 1L << 30), Is.EqualTo(262_144L * (22 + 4 + 32)),
+            "a GiB is 262,144 pages of each kind");
+
+    [Test]
     public void More_threads_than_the_limit_are_refused()
     {
         var text = new StringBuilder("name: t\nhost:\n  ram: 64GiB\nguests:\n");
