@@ -28,6 +28,7 @@ public sealed class MutationSuite(Func<string, Scenario> load, MutationSuiteOpti
         ("table-free-no-sync", "lockless-walkers.yaml"), ("walker-counter-no-barrier", "lockless-walkers.yaml"),
         ("hmm-no-set-seq", "gpu-mirror.yaml"), ("gru-no-purge", "gru.yaml"), ("xpmem-no-ack-wait", "xpmem.yaml"),
         ("xpmem-no-seq-check", "xpmem.yaml"), ("hmm-skip-when-busy", "oom-refusal.yaml"),
+        ("fork-keeps-writable-migration-entry", "fork-migration.yaml"), ("mprotect-keeps-writable-migration-entry", "fork-migration.yaml"),
     ];
 
     /// <summary>Variants that have no violation by design (they change statistics, not coherence).</summary>
