@@ -13,6 +13,7 @@ public sealed class ActivityExecutors
         executors.Register(new ForkExecutor());
         executors.Register(new MunmapRemapExecutor());
         executors.Register(new MadviseDontneedExecutor());
+        executors.Register(new MunmapExecutor());
         executors.Register(new MprotectExecutor());
         executors.Register(new HostWriteExecutor());
         executors.Register(new NotifierReregisterExecutor());

@@ -18,7 +18,7 @@ namespace Hypervisor.GuestModel.Running;
 /// addresses of its own and registers its own VM's notifier, so every invalidation of the space reaches every VM,
 /// and each finds what it maps through its own memslots (<c>__kvm_handle_hva_range</c>).
 /// </remarks>
-public sealed class GuestInstance
+public sealed partial class GuestInstance
 {
     /// <summary>One fault in this many is preempted inside its window (see <see cref="VmOptions.PreemptInFaultWindowEvery"/>).</summary>
     public const int PreemptionRate = 8;
@@ -54,13 +54,15 @@ public sealed class GuestInstance
         _slots = [.. slots];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
-            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast });
+            new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast,
+                TlbEntries = spec.TlbEntries });
         if (spec.Mmu == MmuMode.Shadow)
         {
             Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);
         }
 
         Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
+        _windows = [.. Enumerable.Repeat(new VcpuWindow(TimeSpan.MinValue, TimeSpan.MinValue), spec.Vcpus)];
     }
 
     public GuestSpec Spec { get; }
@@ -135,46 +137,6 @@ public sealed class GuestInstance
                 yield return (slot, from, to);
             }
         }
-    }
-
-    public GuestSummary Summarize()
-    {
-        var vcpus = Vm.VcpuTotals();
-        var vm = Vm.Stats.Snapshot();
-        return new GuestSummary
-        {
-            Name = Name,
-            Vcpus = Spec.Vcpus,
-            Accesses = vcpus.Accesses,
-            Writes = vcpus.Writes,
-            TlbHits = vcpus.TlbHits,
-            TlbMisses = vcpus.TlbMisses,
-            Faults = vcpus.Faults,
-            FaultRetries = vcpus.TotalRetries,
-            MmioExits = vcpus.MmioExits,
-            HostFaultExits = vcpus.HostFaultErrors,
-            SptesInstalled = vcpus.SptesInstalled,
-            Invalidations = vm.Invalidations,
-            InvalidatePages = vm.InvalidatePages,
-            SptesZapped = vm.SptesZapped,
-            TlbFlushes = vm.TlbFlushes,
-            AgingTlbFlushes = vm.AgingTlbFlushes,
-            TlbFlushWaitMicros = vm.FlushWait.TotalMicroseconds,
-            RefusedStarts = vm.RefusedStarts,
-            AfterOperationChecks = Vm.AfterOperationChecks,
-            YoungCalls = vm.YoungCalls,
-            YoungTrue = vm.YoungTrue,
-            Mmu = Names.Kebab(Spec.Mmu.ToString()),
-            GuestPageFaults = Vm.Shadow?.Stats.GuestPageFaults ?? 0,
-            EmulatedPteWrites = Vm.Shadow?.Stats.EmulatedWrites ?? 0,
-            Invlpgs = Vm.Shadow?.Stats.Invlpgs ?? 0,
-            ShadowPagesCreated = Vm.Shadow?.Stats.PagesCreated ?? 0,
-            RetriesByReason = vcpus.Retries.ToDictionary(r => Names.Kebab(r.Key.ToString()), r => r.Value),
-            InvalidationsByEventKind = vm.InvalidationsByCause.Where(c => c.Value > 0)
-                .ToDictionary(c => Names.Kebab(c.Key.ToString()), c => c.Value),
-            InvalidationsByNotifierEvent = vm.InvalidationsByEvent.Where(c => c.Value > 0)
-                .ToDictionary(c => Names.Kebab(c.Key.ToString()), c => c.Value),
-        };
     }
 
     /// <summary>Protocol state that must hold once the guest is quiet (reference invariants I5 and I14).</summary>

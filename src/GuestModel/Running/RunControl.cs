@@ -25,10 +25,17 @@ public sealed class RunControl : IDisposable
     private long _stopAtTicks = long.MaxValue;
     private Thread? _timer;
     private long _openedAt;
+    private int _vcpusRunning;
 
     public RunControl(long? accessBudget) => _budget = accessBudget ?? long.MaxValue;
 
     public bool StopRequested => _stop.IsCancellationRequested;
+
+    /// <summary>Accesses each vCPU makes before it leaves its loop (<see cref="Scenarios.Scenario.AccessesPerVcpu"/>); null: no limit.</summary>
+    public long? AccessesPerVcpu { get; init; }
+
+    /// <summary>The run's clock, read by the vCPUs for the times they enter and leave their access loops.</summary>
+    public RunClock? Clock { get; init; }
 
     /// <summary>Set for a deterministic run (the vCPUs consume virtual time per access).</summary>
     public ScheduleSettings? Schedule { get; init; }
@@ -164,6 +171,21 @@ public sealed class RunControl : IDisposable
 
     /// <summary>Rethrows the first exception a guarded thread raised, with its original stack trace.</summary>
     public void ThrowIfFailed() => Volatile.Read(ref _failure)?.Throw();
+
+    /// <summary>
+    /// Sets how many vCPU workers run: with <see cref="AccessesPerVcpu"/>, the run stops once that many have left
+    /// their loops (<see cref="VcpuLeft"/>), as a KVM selftest's main thread joins its vCPU threads.
+    /// </summary>
+    public void ExpectVcpus(int count) => Volatile.Write(ref _vcpusRunning, count);
+
+    /// <summary>A vCPU worker left its access loop (quota made, run stopped, VM dead); the last one ends a per-vCPU run.</summary>
+    public void VcpuLeft()
+    {
+        if (Interlocked.Decrement(ref _vcpusRunning) == 0 && AccessesPerVcpu is not null)
+        {
+            RequestStop();
+        }
+    }
 
     /// <summary>Claims up to <paramref name="batch"/> accesses from the budget; returns how many were granted.</summary>
     public int ClaimAccesses(int batch)

@@ -94,9 +94,14 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         // The stop is wired before any thread starts, and the threads park at the start gate: neither a stop nor the
         // duration waits for thousands of threads to be created.
         var clients = scenario.Clients.Select(c => new ClientInstance(c, guests.First(g => g.Name == c.Guest), mutation.Mirror, seed)).ToList();
-        using var control = new RunControl(scenario.AccessBudget) { Schedule = options.Schedule };
+        using var control = new RunControl(scenario.AccessBudget)
+        {
+            Schedule = options.Schedule, AccessesPerVcpu = scenario.AccessesPerVcpu, Clock = clock,
+        };
         using var stopOnCancel = cancellation.Register(control.RequestStop);
         var workers = guests.SelectMany(g => Enumerable.Range(0, g.Spec.Vcpus).Select(i => new VcpuWorker(g, i, seed, control))).ToList();
+        control.ExpectVcpus(workers.Count);
+        var tallies = scenario.Activities.Select((a, i) => new ActivityTally(i, a)).ToList();
         if (scheduler is not null)
         {
             // Exploration's limits: a schedule ends at its step budget, or at its first violation when asked to.
@@ -117,14 +122,15 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             ? new VcpuScheduler(workers, control, options.VcpuCpus ?? VcpuScheduler.DefaultCpus, VcpuScheduler.DefaultSlice).CreateThreads()
             : [.. workers.Select(w => w.CreateThread())];
         var threads = control.StartAll([.. vcpuThreads,
-            .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock),
+            .. CreateActivityThreads(scenario, host, memory, guests, control, seed, sink, clock, tallies),
             .. clients.Select(c => c.CreateThread(control))]);
 
         // Times in the run (activity firings, the duration, event timestamps) count from the gate's opening.
         clock.Restart();
         sink.Publish(new ScenarioStartedEvent(scenario.Name, clock.Elapsed, seed, profileName, options.Mutation,
             guests.Count, guests.Sum(g => g.Spec.Vcpus)));
-        control.Open(options.Duration ?? scenario.Duration ?? Scenario.DefaultDuration);
+        // A run bounded by accessesPerVcpu alone ends when its vCPUs are done, however long that takes.
+        control.Open(options.Duration ?? scenario.Duration ?? (scenario.AccessesPerVcpu is null ? Scenario.DefaultDuration : null));
         SampleUntilDone(scenario, guests, control, sink, clock, options.RetryBurstThreshold);
 
         control.RequestStop();
@@ -148,6 +154,10 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             client.Check(); // each client kind's consistency rule, once more with everything stopped
         }
 
+        // Final memory content, as the guests left it: after every writer stopped, before any teardown.
+        guests.ForEach(g => g.TakeMemoryDigest());
+        var execution = guests.Select(g => g.LastVcpuLeft).Where(t => t is not null).DefaultIfEmpty(TimeSpan.Zero).Max()!.Value;
+
         // Tear down before summing up, so the releases this causes are in both the log and the summary.
         clients.ForEach(c => c.Dispose());
         // Every VM first, then each VMM process once (two VMs may share one).
@@ -164,11 +174,16 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
         foreach (var guest in guests)
         {
             // The last statistics event of a run carries its final counters (a log alone reproduces the summary).
-            sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize(), Final: true));
+            sink.Publish(new StatsEvent(scenario.Name, elapsed, guest.Summarize(final: true), Final: true));
         }
 
         var summary = SummaryBuilder.Build(scenario.Name, seed, elapsed, profileName, options.Mutation, guests, host, sink.Published)
-            with { Clients = [.. clients.Select(c => c.Summarize())] };
+            with
+            {
+                Clients = [.. clients.Select(c => c.Summarize())],
+                ExecutionSeconds = Math.Round(execution.TotalSeconds, 6),
+                Activities = [.. tallies.Select(t => t.Summarize())],
+            };
         sink.Publish(new ScenarioEndedEvent(scenario.Name, elapsed, summary));
         return summary;
     }
@@ -186,7 +201,7 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
     }
 
     private List<Thread> CreateActivityThreads(Scenario scenario, HostSystem host, HostMemoryManager memory, List<GuestInstance> guests,
-        RunControl control, ulong seed, EventSink sink, RunClock clock)
+        RunControl control, ulong seed, EventSink sink, RunClock clock, List<ActivityTally> tallies)
     {
         var threads = new List<Thread>();
         foreach (var (spec, index) in scenario.Activities.Select((a, i) => (a, i)))
@@ -207,7 +222,9 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                         return;
                     }
 
+                    var started = clock.Elapsed;
                     var outcome = executor.Fire(context, spec);
+                    tallies[index].Fired(context.Guest(spec), clock.Elapsed - started, outcome);
                     context.Report(spec.Kind, spec.Guest, outcome);
                 }
             }));

@@ -9,7 +9,7 @@ public static class SummaryBuilder
     public static RunSummary Build(string scenario, ulong seed, TimeSpan elapsed, string profile, string? mutation,
         IReadOnlyList<GuestInstance> guests, HostSystem host, long eventsPublished)
     {
-        var perGuest = guests.Select(g => g.Summarize()).ToList();
+        var perGuest = guests.Select(g => g.Summarize(final: true)).ToList();
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
         var accesses = perGuest.Sum(g => g.Accesses);
         var faults = perGuest.Sum(g => g.Faults);

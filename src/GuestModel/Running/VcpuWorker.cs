@@ -37,6 +37,10 @@ public sealed partial class VcpuWorker
     private int _granted;
     private int _virtualSliceLeft;
     private bool _started;
+    private bool _done;
+
+    // accessesPerVcpu: accesses left before the vCPU leaves its loop, as a selftest's vcpu_worker runs a fixed count.
+    private long _quota;
 
     public VcpuWorker(GuestInstance guest, int index, ulong seed, RunControl control)
     {
@@ -56,6 +60,7 @@ public sealed partial class VcpuWorker
         _virtualSlice = control.Schedule is { } schedule ? schedule.AccessesPerSlice : int.MaxValue;
         _virtualSliceTime = control.Schedule is { } s ? s.AccessCost * s.AccessesPerSlice : TimeSpan.Zero;
         _virtualSliceLeft = _virtualSlice;
+        _quota = control.AccessesPerVcpu ?? long.MaxValue;
     }
 
     /// <summary>Why the worker stopped: the run ended, or the VM died.</summary>
@@ -77,8 +82,24 @@ public sealed partial class VcpuWorker
         if (!_started)
         {
             _started = true;
+            _guest.VcpuEntered(_vcpu.Index, _control.Clock?.Elapsed ?? TimeSpan.Zero);
             _guestCpu?.Start();
         }
+
+        var again = RunGuest(sliceEnd, cpus);
+        // The end of every slice, so that a vCPU the stop finds waiting for a CPU has its last access time too.
+        _guest.VcpuRan(_vcpu.Index, _control.Clock?.Elapsed ?? TimeSpan.Zero);
+        if (!again && !_done)
+        {
+            _done = true;
+            _control.VcpuLeft();
+        }
+
+        return again;
+    }
+
+    private bool RunGuest(long sliceEnd, VcpuScheduler? cpus)
+    {
 
         var clock = sliceEnd != long.MaxValue;
         var granted = _granted;
@@ -87,10 +108,12 @@ public sealed partial class VcpuWorker
         {
             while (true)
             {
-                if (granted == 0 && (_control.StopRequested || (granted = _control.ClaimAccesses(Batch)) == 0))
+                if (granted == 0 && (_control.StopRequested || _quota == 0 || (granted = _control.ClaimAccesses((int)Math.Min(Batch, _quota))) == 0))
                 {
                     return false;
                 }
+
+                _quota -= granted;
 
                 for (; granted > 0; granted--)
                 {

@@ -26,6 +26,7 @@ public sealed partial class ActivityKindRegistry
         registry.Register(new ForkActivityKind());
         registry.Register(new MunmapRemapActivityKind());
         registry.Register(new MadviseDontneedActivityKind());
+        registry.Register(new MunmapActivityKind());
         registry.Register(new MprotectActivityKind());
         registry.Register(new HostWriteActivityKind());
         registry.Register(new NotifierReregisterActivityKind());

@@ -44,6 +44,15 @@ public sealed record GuestSpec
     /// </summary>
     public double PageTableChurn { get; init; } = DefaultPageTableChurn;
 
+    /// <summary>Default of <see cref="TlbEntries"/>.</summary>
+    public const int DefaultTlbEntries = 64;
+
+    /// <summary>Largest <see cref="TlbEntries"/>.</summary>
+    public const int MaxTlbEntries = 1 << 16;
+
+    /// <summary>Entries of each vCPU's TLB, a power of two (<see cref="Hypervisor.ShadowMmu.Vms.VmOptions.TlbEntries"/>).</summary>
+    public int TlbEntries { get; init; } = DefaultTlbEntries;
+
     /// <summary>The memory slots, sorted by base; the loader supplies one read-write slot over all memory by default.</summary>
     public required IReadOnlyList<MemslotSpec> Memslots { get; init; }
 

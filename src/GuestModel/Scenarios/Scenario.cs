@@ -32,6 +32,13 @@ public sealed record Scenario
     /// <summary>Total guest accesses across all vCPUs after which the run stops; <see langword="null"/> for no budget.</summary>
     public long? AccessBudget { get; init; }
 
+    /// <summary>
+    /// Accesses each vCPU makes before it stops, as a KVM selftest's vCPU loop runs a fixed number of iterations; the
+    /// run ends when every vCPU has made its share (or at the duration or budget, if earlier). <see langword="null"/>: no
+    /// per-vCPU limit.
+    /// </summary>
+    public long? AccessesPerVcpu { get; init; }
+
     /// <summary>Period of the statistics log events.</summary>
     public TimeSpan StatsInterval { get; init; } = DefaultStatsInterval;
 

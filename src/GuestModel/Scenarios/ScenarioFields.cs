@@ -9,8 +9,8 @@ public static class ScenarioFields
 {
     /// <summary>Keys of the document root.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
-        ["name", "description", "seed", "duration", "accessBudget", "statsInterval", "restart", "host", "guests", "activities", "clients",
-            "deterministic"];
+        ["name", "description", "seed", "duration", "accessBudget", "accessesPerVcpu", "statsInterval", "restart", "host", "guests", "activities",
+            "clients", "deterministic"];
 
     /// <summary>Keys of <c>host</c>.</summary>
     public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile", "cpus", "tableFree", "gupFast", "walkerDelayEvery"];
@@ -22,7 +22,7 @@ public static class ScenarioFields
     /// <summary>Keys of an entry of <c>guests</c>.</summary>
     public static IReadOnlyList<string> Guest { get; } =
         ["name", "memory", "vcpus", "backing", "writeNotify", "fileMapping", "memslots", "workload", "vcpuWorkloads", "mmu", "pageTableChurn",
-            "addressSpaceOf"];
+            "addressSpaceOf", "tlbEntries"];
 
     /// <summary>Keys of an entry of <c>memslots</c>.</summary>
     public static IReadOnlyList<string> Memslot { get; } = ["base", "size", "readOnly", "backing"];

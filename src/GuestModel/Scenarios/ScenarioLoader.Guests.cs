@@ -98,6 +98,12 @@ public sealed partial class ScenarioLoader
             reader.Error("pageTableChurn", "pageTableChurn applies only to mmu shadow (a TDP guest's page tables are not modelled), but mmu is tdp");
         }
 
+        var tlbEntries = reader.Int("tlbEntries", GuestSpec.DefaultTlbEntries, 1, GuestSpec.MaxTlbEntries);
+        if ((tlbEntries & (tlbEntries - 1)) != 0)
+        {
+            reader.Error("tlbEntries", $"expected a power of two (the vCPU TLB is indexed by the low gfn bits), got {tlbEntries}");
+        }
+
         var workload = ReadWorkload(reader.Mapping("workload"), memory);
         var vcpuWorkloads = ReadVcpuWorkloads(reader, vcpus, memory);
         reader.ReportUnknownKeys(ScenarioFields.Guest);
@@ -111,6 +117,7 @@ public sealed partial class ScenarioLoader
             FileMapping = fileMapping,
             Mmu = mmu,
             PageTableChurn = churn,
+            TlbEntries = tlbEntries,
             Memslots = memslots,
             Workload = workload,
             VcpuWorkloads = vcpuWorkloads.AsReadOnly(),

@@ -57,7 +57,7 @@ public sealed partial class ScenarioLoader
             return ScenarioLoadResult.Failure(errors.Sorted());
         }
 
-        return LoadText(text, path);
+        return Load(text, path, Path.GetFileNameWithoutExtension(path));
     }
 
     /// <summary>
@@ -90,6 +90,16 @@ public sealed partial class ScenarioLoader
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(displayName);
+        return Load(text, displayName, fileName: null);
+    }
+
+    /// <summary>
+    /// Reads and validates scenario text; a <paramref name="fileName"/> (a file's name without its extension) must
+    /// equal the scenario's <c>name</c>, as docs/scenarios.md says: logs, run ids and the daemon key runs by that
+    /// name, so a copy edited without renaming would pass for the scenario it came from.
+    /// </summary>
+    private ScenarioLoadResult Load(string text, string displayName, string? fileName)
+    {
         var errors = new ScenarioErrorSink(displayName);
         if (text.Length > ScenarioLimits.MaxFileBytes)
         {
@@ -103,7 +113,14 @@ public sealed partial class ScenarioLoader
             return ScenarioLoadResult.Failure(errors.Sorted());
         }
 
-        var scenario = ReadScenario(new ParameterReader(root, string.Empty, errors)) with { Source = displayName };
+        var reader = new ParameterReader(root, string.Empty, errors);
+        var scenario = ReadScenario(reader) with { Source = displayName };
+        if (fileName is not null && scenario.Name.Length != 0 && !string.Equals(scenario.Name, fileName, StringComparison.Ordinal))
+        {
+            reader.Error("name", $"expected the name of the file, {fileName}, got {scenario.Name}: a scenario file is named after its scenario " +
+                $"(rename the file to {scenario.Name}{Path.GetExtension(displayName)} or the scenario to {fileName})");
+        }
+
         return errors.Count == 0 ? ScenarioLoadResult.Success(scenario) : ScenarioLoadResult.Failure(errors.Sorted());
     }
 
@@ -173,6 +190,7 @@ public sealed partial class ScenarioLoader
         var seed = reader.UInt64("seed", Scenario.DefaultSeed);
         var duration = reader.OptionalDuration("duration", positive: true);
         var accessBudget = reader.OptionalLong("accessBudget", min: 1);
+        var accessesPerVcpu = reader.OptionalLong("accessesPerVcpu", min: 1);
         var statsInterval = reader.Duration("statsInterval", Scenario.DefaultStatsInterval, positive: true);
         var restart = reader.Enum("restart", RestartPolicy.Never);
         var host = ReadHost(reader.Mapping("host", required: true));
@@ -193,8 +211,9 @@ public sealed partial class ScenarioLoader
             Name = name,
             Description = description,
             Seed = seed,
-            Duration = duration ?? (accessBudget is null ? Scenario.DefaultDuration : null),
+            Duration = duration ?? (accessBudget is null && accessesPerVcpu is null ? Scenario.DefaultDuration : null),
             AccessBudget = accessBudget,
+            AccessesPerVcpu = accessesPerVcpu,
             StatsInterval = statsInterval,
             Restart = restart,
             Host = host ?? new HostSpec { Ram = 0 },

@@ -39,6 +39,19 @@ public sealed record GuestSummary
 
     /// <summary>Shadow mode: shadow pages created.</summary>
     public long ShadowPagesCreated { get; init; }
+    /// <summary>One entry per vCPU; filled in the end-of-run summary only (periodic statistics leave it empty).</summary>
+    public IReadOnlyList<VcpuSummary> PerVcpu { get; init; } = [];
+
+    /// <summary>
+    /// A hash (FNV-1a, 64 bits, hex) of the final content of every guest page that memslots back, taken after the
+    /// vCPUs and activities stopped and before teardown; equal across runs that leave equal memory (a deterministic
+    /// run with the same seed). Null in periodic statistics, or when the guest's VMM had already exited.
+    /// </summary>
+    public string? MemoryDigest { get; init; }
+
+    /// <summary>Pages of <see cref="MemoryDigest"/> that hold a non-zero word (pages never written read zero).</summary>
+    public long DigestNonZeroPages { get; init; }
+
     public IReadOnlyDictionary<string, long> RetriesByReason { get; init; } = new Dictionary<string, long>();
     public IReadOnlyDictionary<string, long> InvalidationsByEventKind { get; init; } = new Dictionary<string, long>();
     public IReadOnlyDictionary<string, long> InvalidationsByNotifierEvent { get; init; } = new Dictionary<string, long>();

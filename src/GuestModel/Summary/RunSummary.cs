@@ -6,6 +6,12 @@ public sealed record RunSummary
     public required string Scenario { get; init; }
     public ulong Seed { get; init; }
     public double DurationSeconds { get; init; }
+
+    /// <summary>
+    /// Guest execution time: from the start gate's opening to the last vCPU leaving its access loop, without the
+    /// set-up before (building guests, starting threads) and the checks and teardown after.
+    /// </summary>
+    public double ExecutionSeconds { get; init; }
     public required string NotifierProfile { get; init; }
     public string? Mutation { get; init; }
     public required ViolationSummary Violations { get; init; }
@@ -13,6 +19,9 @@ public sealed record RunSummary
     public required IReadOnlyList<GuestSummary> Guests { get; init; }
     public required IReadOnlyDictionary<string, long> Host { get; init; }
     public IReadOnlyList<Clients.ClientSummary> Clients { get; init; } = [];
+
+    /// <summary>One entry per activity of the scenario, in file order: how often it fired and how long its firings took.</summary>
+    public IReadOnlyList<ActivitySummary> Activities { get; init; } = [];
     public long EventsPublished { get; init; }
 
     /// <summary>Set for a deterministic run: how it was scheduled and its trace hash.</summary>

@@ -75,6 +75,35 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
+    /// Reads a word of guest RAM for an inspection after the run (the summary's memory digest): as
+    /// <see cref="HostRead"/>, but not counted as a VMM read, and a private anonymous page never touched reads zero
+    /// without being faulted in (no zero-page mapping, no table allocated).
+    /// </summary>
+    public HostStatus InspectRead(Hva hva, out ulong value)
+    {
+        value = 0;
+        using (ReadLock())
+        {
+            if (_dead)
+            {
+                return HostStatus.Dead;
+            }
+
+            if (FindVma(hva) is not { } vma)
+            {
+                return HostStatus.NoVma;
+            }
+
+            if (vma.Kind == VmaKind.AnonymousPrivate && Pte.IsNone(PteOf(hva)))
+            {
+                return HostStatus.Ok;
+            }
+        }
+
+        return HostAccess(hva, write: false, 0, out value);
+    }
+
+    /// <summary>
     /// A CPU access by a VMM thread. The access happens under the page-table lock, which stands in for the CPU TLB
     /// shootdown the kernel would do: a zap or protection change cannot overlap it.
     /// </summary>

@@ -9,7 +9,7 @@ namespace Hypervisor.GuestModel.Tests.Scenarios;
 /// </summary>
 public class MalformedScenarioTests
 {
-    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf)")]
+    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf, tlbEntries)")]
     [TestCase("wrong-type.yaml", "guests[0].vcpus", 7, 12, "expected an integer between 1 and 64, got two")]
     [TestCase("collection-instead-of-value.yaml", "host.ram", 3, 8, "expected a size (bytes, or a number with B, KiB, MiB, GiB or TiB), got a list")]
     [TestCase("zero-size.yaml", "guests[0].memory", 6, 13, "expected a size > 0, got 0")]
@@ -29,7 +29,7 @@ public class MalformedScenarioTests
     [TestCase("phases-unexpected.yaml", "guests[0].workload.phases", 11, 9, "phases apply only to pattern phased, but the pattern is zipf")]
     [TestCase("phase-without-accesses.yaml", "guests[0].workload.phases[1].accesses", 12, 11, "missing required field")]
     [TestCase("field-of-another-pattern.yaml", "guests[0].workload.zipfExponent", 10, 21, "zipfExponent applies only to pattern zipf, but the pattern is uniform")]
-    [TestCase("unknown-activity-kind.yaml", "activities[0].kind", 9, 11, "unknown activity kind \"teleport\" (known: fork, munmap-remap, madvise-dontneed, mprotect, host-write, notifier-reregister, exit, aging, reclaim, writeback, migrate, ksm, oom, gup-fast)")]
+    [TestCase("unknown-activity-kind.yaml", "activities[0].kind", 9, 11, "unknown activity kind \"teleport\" (known: fork, munmap-remap, madvise-dontneed, munmap, mprotect, host-write, notifier-reregister, exit, aging, reclaim, writeback, migrate, ksm, oom, gup-fast)")]
     [TestCase("unknown-activity-guest.yaml", "activities[0].guest", 10, 12, "unknown guest \"wbe\" (guests: web)")]
     [TestCase("unknown-activity-parameter.yaml", "activities[0].childWritse", 11, 5, "unknown field; did you mean \"childWrites\"? (allowed: kind, guest, at, every, count, childLifetime, childWrites)")]
     [TestCase("activity-range-outside.yaml", "activities[0].size", 12, 11, "expected offset + size within guest 'web' memory of 256MiB, got 200MiB + 100MiB = 300MiB")]

@@ -127,7 +127,7 @@ public class FuzzTests
     private static void FuzzCommandLines(int count, CancellationToken token)
     {
         using var directory = new TempDirectory();
-        var scenario = ScenarioText.Write(directory, "s.yaml", ScenarioText.Tiny("fuzzed", duration: "300ms"));
+        var scenario = ScenarioText.Write(directory, "s.yaml", ScenarioText.Tiny("s", duration: "300ms"));
         var original = File.ReadAllText(scenario);
         var inputs = new MalformedInputs(Seed);
         var codes = new Dictionary<int, int>();

@@ -17,4 +17,4 @@ public sealed class GupFastActivityKind : IActivityKind
 /// <summary>Parameters of <c>gup-fast</c>.</summary>
 /// <param name="Range">The guest-physical range the pages are picked from (uniformly).</param>
 /// <param name="Pages">Pages pinned per firing.</param>
-public sealed record GupFastParameters(GuestRange Range, int Pages) : ActivityParameters;
+public sealed record GupFastParameters(GuestRange Range, int Pages) : ActivityParameters, IRangeParameters;

@@ -7,7 +7,7 @@ namespace Hypervisor.GuestModel.Scenarios.Activities;
 /// True: <c>write(2)</c> to the slot's backing file instead of a store through the VMM's mapping (file-backed slots
 /// only; on an execute-in-place file this is <c>xip_file_write</c>, which runs <c>__xip_unmap</c> for each hole).
 /// </param>
-public sealed record HostWriteParameters(GuestRange Range, int Writes, bool ViaFile = false) : ActivityParameters
+public sealed record HostWriteParameters(GuestRange Range, int Writes, bool ViaFile = false) : ActivityParameters, IRangeParameters
 {
     /// <summary>Default of <see cref="Writes"/>.</summary>
     public const int DefaultWrites = 1000;
