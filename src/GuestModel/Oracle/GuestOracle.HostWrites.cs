@@ -25,7 +25,7 @@ public sealed partial class GuestOracle
     public long HostWriteEpoch => Volatile.Read(ref _hostWriteEpoch);
 
     /// <summary>The owner's write sequence of <paramref name="page"/>, taken by the host before it writes the page.</summary>
-    public long OwnerSeqBefore(long page) => CurrentSeq((int)(page % _vcpus));
+    public long OwnerSeqBefore(long page) => CurrentSeq((int)(Canonical(page) % _vcpus));
 
     /// <summary>
     /// The host's write of <paramref name="value"/> into <paramref name="page"/> has completed, and every mapping of
@@ -34,7 +34,7 @@ public sealed partial class GuestOracle
     public void HostWroteVisible(long page, ulong value, long ownerSeqBefore)
     {
         var epoch = Interlocked.Increment(ref _hostWriteEpoch);
-        _pendingHostWrites[page] = new PendingHostWrite(value, ownerSeqBefore, epoch);
+        _pendingHostWrites[Canonical(page)] = new PendingHostWrite(value, ownerSeqBefore, epoch);
     }
 
     private void CheckHostWriteSeen(int vcpu, long page, ulong value, Pfn pfn, long epochBefore)

@@ -35,8 +35,14 @@ public sealed partial class GuestOracle
     private HostEvent[] _events = [];
     private long _hostSeq;
 
-    public GuestOracle(string guest, long pages, int vcpus, ViolationLog violations)
+    /// <param name="guest">The guest's name, for reports.</param>
+    /// <param name="pages">Guest memory in pages.</param>
+    /// <param name="vcpus">The guest's vCPUs; page p is owned by vCPU p mod vcpus (of its canonical page).</param>
+    /// <param name="violations">Where violations go.</param>
+    /// <param name="aliases">The pages of aliasing memslots and the pages they map (none: every gfn its own page).</param>
+    public GuestOracle(string guest, long pages, int vcpus, ViolationLog violations, IReadOnlyList<PageAlias>? aliases = null)
     {
+        _aliases = [.. aliases ?? []];
         _guest = guest;
         _vcpus = vcpus;
         _expected = new ulong[pages];
@@ -49,30 +55,24 @@ public sealed partial class GuestOracle
 
     public long Pages => _expected.Length;
 
-    /// <summary>The page a write by <paramref name="vcpu"/> goes to: the owned page nearest <paramref name="page"/>.</summary>
-    public long OwnedPageNear(long page, int vcpu)
-    {
-        var owned = page - (page % _vcpus) + vcpu;
-        return owned < _expected.Length ? owned : owned - _vcpus;
-    }
-
     /// <summary>The value the next write of <paramref name="vcpu"/> to <paramref name="page"/> stores (bumps its sequence).</summary>
     public ulong NextWriteValue(int vcpu, long page)
     {
         ref var seq = ref _seq[(vcpu + 1) * SeqStride];
         Volatile.Write(ref seq, seq + 1);
-        return ValueCodec.Encode(ValueCodec.TagVcpu, vcpu, page, seq);
+        return ValueCodec.Encode(ValueCodec.TagVcpu, vcpu, Canonical(page), seq);
     }
 
     /// <summary>The owner's write completed: it is what the owner must read back.</summary>
     public void Wrote(int vcpu, long page, ulong value)
     {
+        page = Canonical(page);
         _expected[page] = value;
         _expectedSince[page] = (int)CurrentSeq(vcpu);
     }
 
     /// <summary>The value a host write stores into <paramref name="page"/>.</summary>
-    public ulong NextHostValue(long page) => ValueCodec.Encode(ValueCodec.TagHost, 0, page, Interlocked.Increment(ref _hostSeq));
+    public ulong NextHostValue(long page) => ValueCodec.Encode(ValueCodec.TagHost, 0, Canonical(page), Interlocked.Increment(ref _hostSeq));
 
     public long CurrentSeq(int vcpu) => Volatile.Read(ref _seq[(vcpu + 1) * SeqStride]);
 
@@ -82,9 +82,11 @@ public sealed partial class GuestOracle
     public long[] SnapshotSeqs() => [.. Enumerable.Range(0, _vcpus).Select(CurrentSeq)];
 
     /// <summary>Announces a host activity over guest pages [firstPage, endPage), before it starts.</summary>
+    /// <remarks>The range lies in one memslot (an aliasing one is announced as the pages it maps).</remarks>
     public HostEvent BeginEvent(HostEventKind kind, long firstPage, long endPage)
     {
-        var e = new HostEvent(kind, firstPage, endPage);
+        var canonical = Canonical(firstPage);
+        var e = new HostEvent(kind, canonical, canonical + (endPage - firstPage));
         using (_eventsLock.EnterScope())
         {
             var old = _events;
@@ -107,6 +109,7 @@ public sealed partial class GuestOracle
     /// </summary>
     public void CheckRead(int vcpu, long page, ulong value, Pfn pfn, long hostWriteEpoch = 0)
     {
+        page = Canonical(page);
         if (page % _vcpus == vcpu)
         {
             if (value != _expected[page])

@@ -34,8 +34,8 @@ public sealed partial class GuestInstance
     {
         Spec = spec;
         Mm = vmm ?? host.CreateAddressSpace($"vmm-{spec.Name}", profile);
-        var slots = new List<SlotLayout>();
-        foreach (var (slot, id) in spec.Memslots.Select((s, i) => (s, i)))
+        var slots = new SlotLayout?[spec.Memslots.Count];
+        foreach (var (slot, id) in spec.Memslots.Select((s, i) => (s, i)).Where(p => p.s.AliasOf is null))
         {
             var pages = slot.Size / ScenarioUnits.PageSize;
             var file = slot.Backing is VmaKind.FilePrivate or VmaKind.FileShared
@@ -48,10 +48,17 @@ public sealed partial class GuestInstance
                 Mm.RemapFilePagesNonlinear(hva);
             }
 
-            slots.Add(new SlotLayout(id, slot, hva, file));
+            slots[id] = new SlotLayout(id, slot, hva, file);
         }
 
-        _slots = [.. slots];
+        // An alias maps no memory of its own: its userspace_addr is the aliased slot's (the loader checked it exists).
+        foreach (var (slot, id) in spec.Memslots.Select((s, i) => (s, i)).Where(p => p.s.AliasOf is not null))
+        {
+            var target = slots.First(l => l is not null && l.Spec.Base == slot.AliasOf)!;
+            slots[id] = new SlotLayout(id, slot, target.Hva, target.File) { AliasOfFirstPage = target.FirstPage };
+        }
+
+        _slots = [.. slots.Select(l => l!)];
         Vm = new VirtualMachine(spec.Name, Mm,
             _slots.Select(s => new Memslot(s.Id, (ulong)s.FirstPage, (ulong)(s.EndPage - s.FirstPage), s.Hva, s.Spec.ReadOnly)),
             new VmOptions { Vcpus = spec.Vcpus, Mutations = mutations, PreemptInFaultWindowEvery = PreemptionRate, Mmu = spec.Mmu, GupFast = gupFast,
@@ -61,7 +68,8 @@ public sealed partial class GuestInstance
             Kernel = new GuestKernel.GuestKernel(Vm, _slots, spec.Pages, spec.Vcpus, spec.PageTableChurn);
         }
 
-        Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations);
+        Oracle = new GuestOracle(spec.Name, spec.Pages, spec.Vcpus, host.Violations,
+            [.. _slots.Where(l => l.AliasOfFirstPage is not null).Select(l => new PageAlias(l.FirstPage, l.EndPage, l.AliasOfFirstPage!.Value))]);
         _windows = [.. Enumerable.Repeat(new VcpuWindow(TimeSpan.MinValue, TimeSpan.MinValue), spec.Vcpus)];
     }
 

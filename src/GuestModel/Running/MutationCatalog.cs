@@ -23,6 +23,8 @@ public static class MutationCatalog
         ["no-gpt-write-protect"] = new(ShadowMutations.NoGptWriteProtect, HostMutations.None, null),
         ["rmap-zaps-one-alias"] = new(ShadowMutations.RmapZapsOneAlias, HostMutations.None, null),
         ["no-invlpg-flush"] = new(ShadowMutations.NoInvlpgFlush, HostMutations.None, null),
+        // Matters only where two memslots map one host range (aliasOf, aliased-memslots.yaml).
+        ["hva-range-first-slot-only"] = new(ShadowMutations.HvaRangeFirstSlotOnly, HostMutations.None, null),
         ["register-without-pin"] = new(ShadowMutations.None, HostMutations.RegisterWithoutPin, null),
         ["no-release"] = new(ShadowMutations.None, HostMutations.NoRelease, null),
         ["unregister-without-wait"] = new(ShadowMutations.None, HostMutations.UnregisterWithoutWait, null),

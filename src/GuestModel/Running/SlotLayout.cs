@@ -11,6 +11,9 @@ public sealed record SlotLayout(int Id, MemslotSpec Spec, Hva Hva, FileObject? F
 
     public long EndPage => Spec.End / ScenarioUnits.PageSize;
 
+    /// <summary>For an aliasing slot, the first guest page of the slot whose memory it maps; null otherwise.</summary>
+    public long? AliasOfFirstPage { get; init; }
+
     public bool IsPrivate => Spec.Backing is VmaKind.AnonymousPrivate or VmaKind.FilePrivate;
 
     public Hva HvaOfPage(long page) => Hva.AddPages((ulong)(page - FirstPage));

@@ -21,6 +21,13 @@ public sealed record MemslotSpec
     /// <summary>What backs the slot in the VMM's address space (the guest's backing unless overridden).</summary>
     public VmaKind Backing { get; init; } = VmaKind.AnonymousPrivate;
 
+    /// <summary>
+    /// The base of another memslot of the guest whose host memory this one maps too (two gfn ranges onto one hva
+    /// range, as two <c>KVM_SET_USER_MEMORY_REGION</c> calls with one <c>userspace_addr</c> make); null for a slot with
+    /// a mapping of its own. An alias starts at the aliased slot's first page and takes its backing.
+    /// </summary>
+    public long? AliasOf { get; init; }
+
     /// <summary>The first byte after the slot.</summary>
     public long End => Base + Size;
 }

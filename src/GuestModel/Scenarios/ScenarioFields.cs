@@ -25,7 +25,7 @@ public static class ScenarioFields
             "addressSpaceOf", "tlbEntries"];
 
     /// <summary>Keys of an entry of <c>memslots</c>.</summary>
-    public static IReadOnlyList<string> Memslot { get; } = ["base", "size", "readOnly", "backing"];
+    public static IReadOnlyList<string> Memslot { get; } = ["base", "size", "readOnly", "backing", "aliasOf"];
 
     /// <summary>Keys of a <c>workload</c>.</summary>
     public static IReadOnlyList<string> Workload { get; } =

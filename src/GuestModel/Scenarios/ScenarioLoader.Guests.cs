@@ -98,6 +98,7 @@ public sealed partial class ScenarioLoader
             reader.Error("pageTableChurn", "pageTableChurn applies only to mmu shadow (a TDP guest's page tables are not modelled), but mmu is tdp");
         }
 
+        CheckAliasesNeedTdp(reader, mmu, memslots);
         var tlbEntries = reader.Int("tlbEntries", GuestSpec.DefaultTlbEntries, 1, GuestSpec.MaxTlbEntries);
         if ((tlbEntries & (tlbEntries - 1)) != 0)
         {
@@ -167,6 +168,7 @@ public sealed partial class ScenarioLoader
                 Size = reader.RequiredSize("size", SizeRules.PositivePages),
                 ReadOnly = reader.Bool("readOnly", false),
                 Backing = reader.Enum("backing", backing),
+                AliasOf = reader.OptionalSize("aliasOf", SizeRules.PageAligned),
             };
             reader.ReportUnknownKeys(ScenarioFields.Memslot);
             if (reader.ErrorCount != slotErrors || memory == 0)
@@ -190,6 +192,7 @@ public sealed partial class ScenarioLoader
         }
 
         ReportOverlaps(valid);
+        ResolveAliases(valid);
         return [.. valid.Select(v => v.Slot).OrderBy(s => s.Base)];
     }
 

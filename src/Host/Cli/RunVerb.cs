@@ -150,6 +150,12 @@ internal static class RunVerb
             return ExitCodes.BadInput;
         }
 
+        if (options.Mmu == MmuMode.Shadow && loaded.FirstOrDefault(s => s.Guests.Any(g => g.Memslots.Any(m => m.AliasOf is not null))) is { } aliased)
+        {
+            Console.Error.WriteLine($"{aliased.Source}: --mmu shadow: expected guests without aliased memslots (aliasOf), which are TDP only");
+            return ExitCodes.BadInput;
+        }
+
         var (daemon, logging) = LoadSettings(configFile, logDir);
 
         // The daemon's full-disk policy: a log write that fails stops the run at once, and the exit code says so.

@@ -44,4 +44,10 @@ public enum ShadowMutations
 
     /// <summary>Shadow mode: INVLPG syncs the shadow entry but flushes no TLB (neither <c>flush_tlb_gva</c> nor the remote flush).</summary>
     NoInvlpgFlush = 1 << 12,
+
+    /// <summary>
+    /// <c>kvm_mmu_notifier_invalidate_range_start</c> zaps the gfns of the first memslot over the hva range only, as if
+    /// <c>__kvm_handle_hva_range</c> stopped at the first slot: an aliasing memslot keeps mapping the old frame.
+    /// </summary>
+    HvaRangeFirstSlotOnly = 1 << 16,
 }

@@ -45,6 +45,10 @@ public sealed partial class VirtualMachine
 
                 _invalidation.AddRange(gfnStart, gfnEnd);
                 zapped += ZapGfnRange(gfnStart, gfnEnd);
+                if ((Options.Mutations & ShadowMutations.HvaRangeFirstSlotOnly) != 0)
+                {
+                    break; // broken variant: an alias of the range keeps its SPTEs
+                }
             }
 
             _monitor.Open(range);

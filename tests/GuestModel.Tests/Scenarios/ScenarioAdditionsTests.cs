@@ -88,4 +88,60 @@ public class ScenarioAdditionsTests
         var parameters = (MunmapParameters)scenario.Activities.Single().Parameters;
         Assert.That(parameters.Range, Is.EqualTo(new GuestRange(8L << 20, 4L << 20)), "offset and size as given");
     }
+
+    private const string AliasHead = """
+        name: t
+        host:
+          ram: 1GiB
+        guests:
+          - name: g
+            memory: 64MiB
+            vcpus: 2
+            memslots:
+              - { base: 0, size: 32MiB }
+        """;
+
+    [Test]
+    public void An_alias_maps_the_memory_of_the_slot_it_names_with_its_backing()
+    {
+        var scenario = ScenarioText.LoadValid(AliasHead.Replace("size: 32MiB }", "size: 32MiB, backing: file-shared }", StringComparison.Ordinal) +
+            "\n      - { base: 32MiB, size: 16MiB, aliasOf: 0, readOnly: true }\n");
+        var alias = scenario.Guests[0].Memslots[1];
+        Assert.Multiple(() =>
+        {
+            Assert.That(alias.AliasOf, Is.EqualTo(0), "it names the slot at base 0");
+            Assert.That(alias.Backing, Is.EqualTo(HostMemory.AddressSpaces.VmaKind.FileShared), "it takes that slot's backing");
+            Assert.That(alias.ReadOnly, Is.True, "KVM_MEM_READONLY is the alias's own");
+        });
+    }
+
+    [TestCase("{ base: 32MiB, size: 16MiB, aliasOf: 8MiB }", "aliasOf", "expected the base of another memslot of this guest, got 8MiB (bases: 0B)")]
+    [TestCase("{ base: 32MiB, size: 32MiB, aliasOf: 0, backing: anonymous-shared }", "backing", "expected no backing on an alias")]
+    [TestCase("{ base: 32MiB, size: 32MiB, aliasOf: 32MiB }", "aliasOf", "expected the base of another memslot of this guest, got 32MiB")]
+    public void A_bad_alias_is_refused(string slot, string field, string message)
+    {
+        var errors = ScenarioText.LoadErrors(AliasHead + "\n      - " + slot + "\n");
+        Assert.That(errors.Where(e => e.Path == $"guests[0].memslots[1].{field}" && e.Message.StartsWith(message, StringComparison.Ordinal)),
+            Has.Exactly(1).Items, "one error at the field: " + string.Join("; ", errors));
+    }
+
+    [Test]
+    public void An_alias_larger_than_its_slot_or_of_an_alias_is_refused()
+    {
+        var smaller = AliasHead.Replace("size: 32MiB }", "size: 16MiB }", StringComparison.Ordinal);
+        var larger = ScenarioText.LoadErrors(smaller + "\n      - { base: 32MiB, size: 32MiB, aliasOf: 0 }\n");
+        var chained = ScenarioText.LoadErrors(smaller + "\n      - { base: 16MiB, size: 16MiB, aliasOf: 0 }\n      - { base: 32MiB, size: 16MiB, aliasOf: 16MiB }\n");
+        Assert.Multiple(() =>
+        {
+            Assert.That(larger.Single().Message, Does.StartWith("expected an alias no larger than the slot it maps (16MiB), got 32MiB"), "size");
+            Assert.That(chained.Single().Message, Does.StartWith("expected a memslot with memory of its own, got memslots[1], itself an alias"), "chain");
+        });
+    }
+
+    [Test]
+    public void Aliases_are_refused_in_shadow_mode()
+    {
+        var error = ScenarioText.LoadErrors(AliasHead + "\n      - { base: 32MiB, size: 16MiB, aliasOf: 0 }\n    mmu: shadow\n").Single();
+        Assert.That((error.Path, error.Message), Is.EqualTo(("guests[0].mmu", "expected mmu tdp with aliased memslots (aliasOf), got shadow")), "TDP only");
+    }
 }
