@@ -29,6 +29,7 @@ public sealed class MutationSuite(Func<string, Scenario> load, MutationSuiteOpti
         ("hmm-no-set-seq", "gpu-mirror.yaml"), ("gru-no-purge", "gru.yaml"), ("xpmem-no-ack-wait", "xpmem.yaml"),
         ("xpmem-no-seq-check", "xpmem.yaml"), ("hmm-skip-when-busy", "oom-refusal.yaml"),
         ("fork-keeps-writable-migration-entry", "fork-migration.yaml"), ("mprotect-keeps-writable-migration-entry", "fork-migration.yaml"),
+        ("hva-range-first-slot-only", "aliased-memslots.yaml"),
     ];
 
     /// <summary>Variants that have no violation by design (they change statistics, not coherence).</summary>
