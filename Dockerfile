@@ -15,8 +15,9 @@ COPY src/Host/Host.csproj src/Host/
 RUN dotnet restore src/Host/Host.csproj
 COPY src/ src/
 COPY config/ config/
-# The same publish step as the README's; config/ (settings and scenarios) is published next to hypervisor.dll.
-RUN dotnet publish src/Host -c Release -o /app --no-restore
+# The same publish step as the README's; config/ (settings and scenarios) is published next to hypervisor.dll. It
+# restores once more for the image's platform: a published Release build is precompiled (ReadyToRun) for it.
+RUN dotnet publish src/Host -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/runtime:10.0
 WORKDIR /app

@@ -10,11 +10,12 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        // The daemon takes stop signals from its first instruction on: before this, SIGTERM kills the process (143).
-        using var earlyStop = args is ["serve", ..] ? new EarlyStopSignals() : null;
+        // The daemon and run take stop signals from their first instruction on: before this, SIGTERM kills the process
+        // (143) while nothing has been written yet.
+        using var earlyStop = args is ["serve" or "run", ..] ? new EarlyStopSignals() : null;
         var root = new RootCommand("Simulates a hypervisor's shadow-paging MMU kept coherent by MMU notifiers.")
         {
-            RunVerb.Create(),
+            RunVerb.Create(earlyStop),
             ValidateVerb.Create(),
             ServeVerb.Create(earlyStop),
             BenchVerb.Create(),

@@ -22,7 +22,8 @@ namespace Hypervisor.Host.Cli;
 /// </summary>
 internal static class RunVerb
 {
-    public static Command Create()
+    /// <summary>The verb; a stop signal <paramref name="earlyStop"/> caught before the run began stops it as Ctrl+C would.</summary>
+    public static Command Create(Daemon.EarlyStopSignals? earlyStop = null)
     {
         var scenarios = new Argument<string[]>("scenario")
         {
@@ -55,17 +56,23 @@ internal static class RunVerb
             Description = "Run every thread under one controlled scheduler in virtual time: the same seed gives the same run (its trace hash is printed).",
         };
         var command = new Command("run", "Run scenarios and print their summaries.") { scenarios, seed, duration, mutation, profile, mmu, checkAfterOps, summary, logDir, config, deterministic };
-        command.SetAction((parse, cancellation) => Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
-            ? Execute(
-                parse.GetValue(scenarios) ?? [],
-                new RunOptions
-                {
-                    Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode,
-                    Schedule = parse.GetValue(deterministic) ? new ScheduleSettings { UseScenarioSettings = true } : null,
-                    CheckAfterOps = parse.GetValue(checkAfterOps),
-                },
-                parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config), cancellation)
-            : 2));
+        command.SetAction((parse, cancellation) =>
+        {
+            // A SIGTERM between Main's first line and the parser's own handler is kept by earlyStop: the run stops at once.
+            using var stop = earlyStop is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellation, earlyStop.Stopping);
+            return Task.FromResult(TryParseMmu(parse.GetValue(mmu), out var mode)
+                ? Execute(
+                    parse.GetValue(scenarios) ?? [],
+                    new RunOptions
+                    {
+                        Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode,
+                        Schedule = parse.GetValue(deterministic) ? new ScheduleSettings { UseScenarioSettings = true } : null,
+                        CheckAfterOps = parse.GetValue(checkAfterOps),
+                    },
+                    parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config),
+                    stop?.Token ?? cancellation)
+                : 2);
+        });
         return command;
     }
 
@@ -176,7 +183,9 @@ internal static class RunVerb
         try
         {
             options = options with { Events = pipeline.CreateSink() };
-            foreach (var scenario in loaded.TakeWhile(_ => !cancellation.IsCancellationRequested))
+            // A stop ends the run after the current scenario; the first one always reports, so a run stopped while
+            // starting up still prints and writes its (empty) summary.
+            foreach (var scenario in loaded.TakeWhile((_, i) => i == 0 || !cancellation.IsCancellationRequested))
             {
                 console.MarkupLine($"running [bold]{Markup.Escape(scenario.Name)}[/] (seed {options.Seed ?? scenario.Seed})");
                 var result = RunProgress.Run(console, scenario, options, totals, cancellation);
