@@ -2,6 +2,7 @@ using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
 using NUnit.Framework;
+using static Hypervisor.ShadowMmu.Tests.Shadow.GuestAccess;
 
 namespace Hypervisor.ShadowMmu.Tests.Shadow;
 
@@ -10,14 +11,6 @@ namespace Hypervisor.ShadowMmu.Tests.Shadow;
 [CancelAfter(20_000)]
 public class InvlpgTests
 {
-    private static AccessResult Access(Vcpu vcpu, ulong gvpn, bool write = false, ulong value = 0)
-    {
-        vcpu.EnterGuest();
-        var result = vcpu.AccessVirtual(gvpn, write, value);
-        vcpu.ExitGuest();
-        return result;
-    }
-
     /// <summary>gvpn 0x1000 maps gfn 5 (holding 0x55), gfn 6 holds 0x66; the translation is cached.</summary>
     private static (TestVm Env, GuestTables Tables) Mapped(ShadowMutations mutations = ShadowMutations.None)
     {

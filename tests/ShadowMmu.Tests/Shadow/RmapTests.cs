@@ -2,6 +2,7 @@ using Hypervisor.HostMemory;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
 using NUnit.Framework;
+using static Hypervisor.ShadowMmu.Tests.Shadow.GuestAccess;
 
 namespace Hypervisor.ShadowMmu.Tests.Shadow;
 
@@ -10,14 +11,6 @@ namespace Hypervisor.ShadowMmu.Tests.Shadow;
 [CancelAfter(20_000)]
 public class RmapTests
 {
-    private static AccessResult Access(Vcpu vcpu, ulong gvpn, bool write = false, ulong value = 0)
-    {
-        vcpu.EnterGuest();
-        var result = vcpu.AccessVirtual(gvpn, write, value);
-        vcpu.ExitGuest();
-        return result;
-    }
-
     /// <summary>Two guest virtual pages of one process and one of a second process map gfn 5.</summary>
     private static (TestVm Env, GuestTables First, GuestTables Second) ThreeAliases(ShadowMutations mutations = ShadowMutations.None)
     {

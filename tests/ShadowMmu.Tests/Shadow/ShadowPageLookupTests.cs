@@ -3,6 +3,7 @@ using Hypervisor.ShadowMmu.Tables;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
 using NUnit.Framework;
+using static Hypervisor.ShadowMmu.Tests.Shadow.GuestAccess;
 
 namespace Hypervisor.ShadowMmu.Tests.Shadow;
 
@@ -11,14 +12,6 @@ namespace Hypervisor.ShadowMmu.Tests.Shadow;
 [CancelAfter(20_000)]
 public class ShadowPageLookupTests
 {
-    private static AccessResult Read(Vcpu vcpu, ulong gvpn)
-    {
-        vcpu.EnterGuest();
-        var result = vcpu.AccessVirtual(gvpn, write: false, 0);
-        vcpu.ExitGuest();
-        return result;
-    }
-
     [Test]
     public void A_fault_builds_one_shadow_page_per_guest_table_on_the_path()
     {

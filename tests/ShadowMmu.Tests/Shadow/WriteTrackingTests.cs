@@ -2,6 +2,7 @@ using Hypervisor.ShadowMmu.Shadow;
 using Hypervisor.ShadowMmu.Vcpus;
 using Hypervisor.ShadowMmu.Vms;
 using NUnit.Framework;
+using static Hypervisor.ShadowMmu.Tests.Shadow.GuestAccess;
 
 namespace Hypervisor.ShadowMmu.Tests.Shadow;
 
@@ -14,14 +15,6 @@ namespace Hypervisor.ShadowMmu.Tests.Shadow;
 [CancelAfter(20_000)]
 public class WriteTrackingTests
 {
-    private static AccessResult Access(Vcpu vcpu, ulong gvpn, bool write = false, ulong value = 0)
-    {
-        vcpu.EnterGuest();
-        var result = vcpu.AccessVirtual(gvpn, write, value);
-        vcpu.ExitGuest();
-        return result;
-    }
-
     [Test]
     public void Shadowing_a_table_write_protects_its_frame_and_tracks_upper_levels_only()
     {
