@@ -31,6 +31,16 @@ public class ClientScenarioTests
     public void A_client_scenario_runs_clean_with_every_client_invalidated_and_faulting(string file, string kind, int clients, CancellationToken token)
     {
         var summary = Run(file, null, TimeSpan.FromSeconds(2), token);
+        static bool AllHappened(RunSummary s) => s.Totals.Faults > 0
+            && s.Clients.All(c => c.Invalidations > 0 && c.Faults > 0 && c.CoherenceChecks > 0);
+        if (summary.Violations.Total == 0 && !AllHappened(summary))
+        {
+            // A starved machine can leave a client without a single invalidation in 2 s: that is not a coherence
+            // failure, so the run is repeated longer (a violation in the first run still fails the test below).
+            TestContext.Out.WriteLine("not every client was invalidated and faulted in 2 s; running 6 s");
+            summary = Run(file, null, TimeSpan.FromSeconds(6), token);
+        }
+
         foreach (var c in summary.Clients)
         {
             TestContext.Out.WriteLine(c.ToString());
