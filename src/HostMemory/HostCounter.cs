@@ -59,4 +59,18 @@ public enum HostCounter
     RcuCallbacks,
     /// <summary>Table frees that found lockless walkers counted and serialized with an IPI (walker-counter scheme).</summary>
     WalkerCounterSerializations,
+    /// <summary>Anonymous faults that mapped a 2 MiB page with one PMD (<c>do_huge_pmd_anonymous_page</c>, <c>thp_fault_alloc</c>).</summary>
+    ThpFaults,
+    /// <summary>Faults that could have mapped a huge page but found no free 2 MiB block (<c>thp_fault_fallback</c>).</summary>
+    ThpFaultFallbacks,
+    /// <summary>PMD mappings split into 512 PTEs (<c>__split_huge_pmd</c>, <c>thp_split_pmd</c>).</summary>
+    ThpSplits,
+    /// <summary>Whole PMD mappings zapped by munmap, madvise or exit (<c>zap_huge_pmd</c>).</summary>
+    ThpZaps,
+    /// <summary>2 MiB regions collapsed into a huge page (khugepaged <c>collapse_huge_page</c>, <c>thp_collapse_alloc</c>).</summary>
+    ThpCollapses,
+    /// <summary>Collapses given up after the PMD was cleared (a page had an extra reference or was locked: the table goes back).</summary>
+    ThpCollapseFailures,
+    /// <summary>PMD-mapped huge pages migrated whole (PMD migration entries, <c>thp_migration_success</c>).</summary>
+    ThpMigrations,
 }

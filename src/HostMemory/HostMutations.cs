@@ -48,6 +48,12 @@ public enum HostMutations
     /// </summary>
     WalkerCounterNoBarrier = 1 << 8,
     /// <summary>
+    /// <c>__split_huge_pmd</c> turns a PMD mapping into PTEs without the 2 MiB notifier range around it: a secondary MMU
+    /// keeps a 2 MiB mapping while the primary maps that range with PTEs (P15), and no later 4 KiB change of the range
+    /// is guaranteed to reach it as a huge-page change.
+    /// </summary>
+    ThpSplitNoNotify = 1 << 9,
+    /// <summary>
     /// <c>__xip_unmap</c> clears the sparse-page PTEs of a hole that got its block without telling the notifiers: a
     /// secondary MMU keeps reading zeros from the sparse page while the file's data is in the block (I2).
     /// </summary>

@@ -38,4 +38,11 @@ public static class ShadowViolations
 
     /// <summary>Shadow mode: a leaf SPTE and the reverse map (or a write-track count) disagree.</summary>
     public static readonly ViolationKind RmapMismatch = new("rmap-mismatch");
+
+    /// <summary>
+    /// P15: after a host operation returned, a 2 MiB SPTE maps a range the host does not map with one PMD leaf over the
+    /// same 512 frames (the host split, collapsed, migrated or unmapped it without a range covering the whole 2 MiB, or
+    /// the zap left the huge entry).
+    /// </summary>
+    public static readonly ViolationKind HugeSpteWithoutHostPmd = new("huge-spte-without-host-pmd");
 }

@@ -43,6 +43,16 @@ public sealed partial class GuestInstance
                 : null;
             var protection = slot.ReadOnly ? Protection.Read : Protection.ReadWrite;
             var hva = Mm.Mmap((ulong)slot.Size, slot.Backing, protection, file);
+            if (spec.Thp != ThpMode.Never && slot.Backing == VmaKind.AnonymousPrivate)
+            {
+                // The guest's THP setting applies to its own slots; in a shared VMM process the space takes the first one set.
+                Mm.Thp = Mm.Thp == ThpMode.Never ? spec.Thp : Mm.Thp;
+                if (spec.Thp == ThpMode.Madvise)
+                {
+                    Mm.MadviseHugePage(hva, (ulong)slot.Size, huge: true);
+                }
+            }
+
             if (spec.FileMapping == FileMapping.Nonlinear && slot.Backing == VmaKind.FileShared)
             {
                 Mm.RemapFilePagesNonlinear(hva);

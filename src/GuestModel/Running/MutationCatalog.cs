@@ -38,6 +38,11 @@ public static class MutationCatalog
         {
             ForcedTableFree = TableFreeScheme.WalkerCounter,
         },
+        // Transparent huge pages exist only for guests with thp: always or madvise (thp-churn.yaml).
+        ["thp-split-no-notify"] = new(ShadowMutations.None, HostMutations.ThpSplitNoNotify, null),
+        // A partial range over a huge SPTE comes from the legacy single-address invalidate_page of a huge page: it forces
+        // that profile.
+        ["huge-spte-partial-zap"] = new(ShadowMutations.HugeSptePartialZap, HostMutations.None, NotifierProfile.Legacy2008),
         ["xip-unmap-without-notify"] = new(ShadowMutations.None, HostMutations.XipUnmapWithoutNotify, null),
         // Nonlinear VMAs, and so try_to_unmap_cluster, exist only in the legacy profile.
         ["cluster-range-one-page"] = new(ShadowMutations.None, HostMutations.ClusterRangeOnePage, NotifierProfile.Legacy2008),

@@ -227,6 +227,21 @@ public sealed class RunControl : IDisposable
             return !StopRequested;
         }
 
-        return !_stop.Token.WaitHandle.WaitOne(delay);
+        // A wait's timeout counts whole milliseconds: wait those, then spin out the rest, so that microsecond timings
+        // (every: 250us) are kept instead of rounded down to no wait at all.
+        var deadline = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+        var whole = TimeSpan.FromMilliseconds(Math.Floor(delay.TotalMilliseconds));
+        if (whole > TimeSpan.Zero && _stop.Token.WaitHandle.WaitOne(whole))
+        {
+            return false;
+        }
+
+        var spin = new SpinWait();
+        while (Stopwatch.GetTimestamp() < deadline && !StopRequested)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return !StopRequested;
     }
 }

@@ -215,8 +215,14 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
                 (kind, guest, outcome) => new HostActivityEvent(scenario.Name, clock.Elapsed, kind, guest, outcome), sink);
             var thread = SchedulingPoint.CreateThread($"activity:{spec.Kind}:{spec.Guest}", control.Guard(() =>
             {
+                var jitter = new Random(unchecked((int)seed) ^ (index * 104729) ^ 0x5eed);
                 for (long n = 0; spec.TryGetFiringTime(n, out var at); n++)
                 {
+                    if (spec.AtJitter > TimeSpan.Zero)
+                    {
+                        at += TimeSpan.FromTicks(jitter.NextInt64(spec.AtJitter.Ticks + 1));
+                    }
+
                     if (!control.Sleep(at - clock.Elapsed))
                     {
                         return;

@@ -36,6 +36,7 @@ public sealed partial class ActivityKindRegistry
         registry.Register(new HostPassActivityKind("writeback", defaultPages: null));
         registry.Register(new HostPassActivityKind("migrate", defaultPages: 256));
         registry.Register(new HostPassActivityKind("ksm", defaultPages: null));
+        registry.Register(new HostPassActivityKind("khugepaged", defaultPages: 4));
         registry.Register(new OomActivityKind());
         registry.Register(new GupFastActivityKind());
         return registry;

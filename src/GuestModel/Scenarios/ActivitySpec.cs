@@ -12,6 +12,13 @@ public sealed record ActivitySpec
     /// <summary>Time of the first firing, from the start of the run.</summary>
     public TimeSpan At { get; init; }
 
+    /// <summary>
+    /// Width of the range <c>at: low-high</c> (zero for a plain <c>at</c>): each firing happens a uniform draw in
+    /// [0, AtJitter] after its time, from the activity's own seeded generator, so that a race with a short window is
+    /// met at many offsets.
+    /// </summary>
+    public TimeSpan AtJitter { get; init; }
+
     /// <summary>Period between firings; <see langword="null"/> for a one-shot or a fixed count at the same time.</summary>
     public TimeSpan? Every { get; init; }
 

@@ -44,6 +44,12 @@ public sealed record GuestSpec
     /// </summary>
     public double PageTableChurn { get; init; } = DefaultPageTableChurn;
 
+    /// <summary>
+    /// Transparent huge pages for the guest's private anonymous memory in its VMM process: <c>never</c> (the default),
+    /// <c>always</c>, or <c>madvise</c> (the VMM advises <c>MADV_HUGEPAGE</c> over every such slot).
+    /// </summary>
+    public ThpMode Thp { get; init; } = ThpMode.Never;
+
     /// <summary>Default of <see cref="TlbEntries"/>.</summary>
     public const int DefaultTlbEntries = 64;
 

@@ -56,10 +56,46 @@ public sealed partial class ParameterReader
     /// <summary>A duration (<c>500ms</c>, <c>2s</c>), or <paramref name="defaultValue"/> when absent or invalid; never negative.</summary>
     public TimeSpan Duration(string key, TimeSpan defaultValue, bool positive = false) => OptionalDuration(key, positive) ?? defaultValue;
 
+    /// <summary>
+    /// A duration or a range of durations written <c>low-high</c> (<c>0-32us</c>, <c>10ms-12ms</c>): the low end and
+    /// the width of the range (zero for a plain duration); <paramref name="defaultValue"/> and no width when absent or
+    /// invalid. A bare high end takes the low end's unit from its own (<c>0-32us</c> is 0 to 32 µs).
+    /// </summary>
+    public (TimeSpan Low, TimeSpan Width) DurationRange(string key, TimeSpan defaultValue)
+    {
+        const string expectation = "a duration or a range low-high of durations (0-32us, 10ms-12ms)";
+        var text = Value(key) is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } scalar } ? scalar.Trim() : null;
+        var dash = text?.IndexOf('-', 1) ?? -1;
+        if (text is null || dash < 0)
+        {
+            return (Duration(key, defaultValue), TimeSpan.Zero);
+        }
+
+        var (lowText, highText) = (text[..dash].Trim(), text[(dash + 1)..].Trim());
+        if (lowText.Length > 0 && lowText.All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            lowText += new string([.. highText.SkipWhile(c => char.IsAsciiDigit(c) || c == '.' || c == ' ')]);
+        }
+
+        if (!ScenarioUnits.TryParseDuration(lowText, out var low, out var problem) || !ScenarioUnits.TryParseDuration(highText, out var high, out problem))
+        {
+            Error(key, $"expected {expectation}, got {Got(key)}: {problem}");
+            return (defaultValue, TimeSpan.Zero);
+        }
+
+        if (low < TimeSpan.Zero || high < low || ScenarioLimits.CheckTimer(high) is not null)
+        {
+            Error(key, $"expected {expectation} with 0 <= low <= high <= {ScenarioUnits.FormatDuration(ScenarioLimits.MaxTimer)}, got {Got(key)}");
+            return (defaultValue, TimeSpan.Zero);
+        }
+
+        return (low, high - low);
+    }
+
     /// <summary>A duration, or <see langword="null"/> when absent or invalid; never negative, and &gt; 0 if <paramref name="positive"/>.</summary>
     public TimeSpan? OptionalDuration(string key, bool positive = false)
     {
-        const string expectation = "a duration (a number with ms, s, m or h)";
+        const string expectation = "a duration (a number with us, ms, s, m or h)";
         if (Scalar(key, expectation) is not { } text)
         {
             return null;

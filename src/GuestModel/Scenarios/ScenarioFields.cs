@@ -22,7 +22,7 @@ public static class ScenarioFields
     /// <summary>Keys of an entry of <c>guests</c>.</summary>
     public static IReadOnlyList<string> Guest { get; } =
         ["name", "memory", "vcpus", "backing", "writeNotify", "fileMapping", "memslots", "workload", "vcpuWorkloads", "mmu", "pageTableChurn",
-            "addressSpaceOf", "tlbEntries"];
+            "addressSpaceOf", "tlbEntries", "thp"];
 
     /// <summary>Keys of an entry of <c>memslots</c>.</summary>
     public static IReadOnlyList<string> Memslot { get; } = ["base", "size", "readOnly", "backing", "aliasOf"];

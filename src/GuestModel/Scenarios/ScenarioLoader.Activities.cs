@@ -21,7 +21,7 @@ public sealed partial class ScenarioLoader
     {
         var kindName = reader.OptionalString("kind");
         var guestName = reader.OptionalString("guest");
-        var at = reader.Duration("at", TimeSpan.Zero);
+        var (at, atJitter) = reader.DurationRange("at", TimeSpan.Zero);
         var every = reader.OptionalDuration("every", positive: true);
         var count = reader.OptionalLong("count", min: 1);
         if (every is null && count > 1)
@@ -66,6 +66,7 @@ public sealed partial class ScenarioLoader
             Kind = kind.Name,
             Guest = guestName,
             At = at,
+            AtJitter = atJitter,
             Every = every,
             Count = count ?? (every is null ? 1 : null),
             Parameters = parameters,

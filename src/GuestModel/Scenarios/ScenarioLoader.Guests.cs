@@ -92,6 +92,7 @@ public sealed partial class ScenarioLoader
                 "nonlinear VMA, so remap_file_pages keeps dirty-accounted files linear), got writeNotify true");
         }
         var mmu = reader.Enum("mmu", MmuMode.Tdp);
+        var thp = reader.Enum("thp", ThpMode.Never);
         var churn = reader.Double("pageTableChurn", GuestSpec.DefaultPageTableChurn, 0, 1);
         if (mmu != MmuMode.Shadow && reader.Has("pageTableChurn"))
         {
@@ -117,6 +118,7 @@ public sealed partial class ScenarioLoader
             WriteNotify = writeNotify,
             FileMapping = fileMapping,
             Mmu = mmu,
+            Thp = thp,
             PageTableChurn = churn,
             TlbEntries = tlbEntries,
             Memslots = memslots,

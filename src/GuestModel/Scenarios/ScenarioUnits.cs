@@ -15,12 +15,12 @@ public static class ScenarioUnits
     public static IReadOnlyList<string> SizeUnits { get; } = ["B", "KiB", "MiB", "GiB", "TiB"];
 
     /// <summary>The duration units a scenario accepts, smallest first.</summary>
-    public static IReadOnlyList<string> DurationUnits { get; } = ["ms", "s", "m", "h"];
+    public static IReadOnlyList<string> DurationUnits { get; } = ["us", "ms", "s", "m", "h"];
 
     private static readonly long[] SizeMultipliers = [1, 1L << 10, 1L << 20, 1L << 30, 1L << 40];
 
     private static readonly TimeSpan[] DurationMultipliers =
-        [TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)];
+        [TimeSpan.FromMicroseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)];
 
     /// <summary>
     /// Parses a size: integer bytes (<c>4096</c>) or a number and a binary unit (<c>512MiB</c>, <c>1.5 GiB</c>).
@@ -81,7 +81,7 @@ public static class ScenarioUnits
         return true;
     }
 
-    /// <summary>Parses a duration: a number and one of the units <c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c> (<c>500ms</c>, <c>1.5s</c>).</summary>
+    /// <summary>Parses a duration: a number and one of the units <c>us</c>, <c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c> (<c>32us</c>, <c>500ms</c>, <c>1.5s</c>).</summary>
     /// <param name="text">The text to parse.</param>
     /// <param name="duration">The duration when the text is valid; may be negative (the caller judges the range).</param>
     /// <param name="problem">Why the text is not a duration, when it is not.</param>
@@ -145,10 +145,10 @@ public static class ScenarioUnits
         return bytes.ToString(CultureInfo.InvariantCulture) + "B";
     }
 
-    /// <summary>Formats a duration in the largest unit that divides it exactly (<c>2s</c>, <c>1500ms</c>).</summary>
+    /// <summary>Formats a duration in the largest unit that divides it exactly (<c>2s</c>, <c>1500ms</c>, <c>32us</c>).</summary>
     public static string FormatDuration(TimeSpan duration)
     {
-        for (var i = DurationMultipliers.Length - 1; i > 0; i--)
+        for (var i = DurationMultipliers.Length - 1; i >= 0; i--)
         {
             if (duration != TimeSpan.Zero && duration.Ticks % DurationMultipliers[i].Ticks == 0)
             {

@@ -36,7 +36,7 @@ public sealed partial class AddressSpace
                 var i = PageTable.PteIndex(vpn);
                 using (table.Ptl.Enter())
                 {
-                    var pte = table.Slots[i];
+                    var pte = table.EntryAt(i);
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
@@ -46,7 +46,7 @@ public sealed partial class AddressSpace
                         }
 
                         Memory.Get(pfn);
-                        Volatile.Write(ref table.Slots[i], pte | Pte.Accessed | (write ? Pte.Dirty : 0));
+                        Touch(table, i, write);
                         return new GupResult(HostStatus.Ok, pfn, Pte.IsWritable(pte));
                     }
                 }
@@ -132,7 +132,7 @@ public sealed partial class AddressSpace
                 var i = PageTable.PteIndex(vpn);
                 using (table.Ptl.Enter())
                 {
-                    var pte = table.Slots[i];
+                    var pte = table.EntryAt(i);
                     if (Pte.IsPresent(pte) && (!write || Pte.IsWritable(pte)))
                     {
                         var pfn = Pte.PfnOf(pte);
@@ -150,7 +150,7 @@ public sealed partial class AddressSpace
                             read = Memory.Read(pfn, site);
                         }
 
-                        table.Slots[i] = pte | Pte.Accessed | (write ? Pte.Dirty : 0);
+                        Touch(table, i, write);
                         return HostStatus.Ok;
                     }
                 }
@@ -169,10 +169,37 @@ public sealed partial class AddressSpace
         Host.Violations.Report(ViolationKind.WritableInReadOnlyVma, AccessSite.Host(hva), pfn.Value,
             $"get_user_pages found frame {pfn.Value} mapped writable at hva 0x{hva.Value:x} of '{Name}', whose VMA is read-only");
 
-    /// <summary>The PTE currently mapping <paramref name="hva"/> (0 if none). For tests and diagnostics.</summary>
+    /// <summary>
+    /// The PTE currently mapping <paramref name="hva"/> (0 if none); under a PMD leaf, the subpage's entry with the leaf's
+    /// bits (<see cref="Pte.Huge"/> cleared). For checks, tests and diagnostics.
+    /// </summary>
     public ulong PteOf(Hva hva)
     {
         var table = PageTable.Find(hva.PageNumber);
-        return table is null ? 0 : Volatile.Read(ref table.Slots[PageTable.PteIndex(hva.PageNumber)]);
+        return table is null ? 0 : table.EntryAt(PageTable.PteIndex(hva.PageNumber));
+    }
+
+    /// <summary>
+    /// The PMD leaf mapping <paramref name="hva"/> (present, <see cref="Pte.Huge"/> set), or 0 when the address is not
+    /// mapped by one. For checks (P15) and tests.
+    /// </summary>
+    public ulong HugePmdOf(Hva hva) =>
+        PageTable.Find(hva.PageNumber) is { IsHugeMapped: true } table ? Volatile.Read(ref table.Pmd) : 0;
+
+    /// <summary>
+    /// <c>FOLL_TOUCH</c> / the CPU's A and D bits: on the PMD leaf if one maps the slot, else on the PTE. Caller holds the
+    /// page-table lock.
+    /// </summary>
+    private static void Touch(PteTable table, int i, bool write)
+    {
+        var bits = Pte.Accessed | (write ? Pte.Dirty : 0);
+        if (table.IsHugeMapped)
+        {
+            Volatile.Write(ref table.Pmd, table.Pmd | bits);
+        }
+        else
+        {
+            Volatile.Write(ref table.Slots[i], table.Slots[i] | bits);
+        }
     }
 }

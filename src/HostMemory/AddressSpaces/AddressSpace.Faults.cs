@@ -34,6 +34,18 @@ public sealed partial class AddressSpace
             return CountFailure(HostStatus.OutOfMemory);
         }
 
+        var pmd = Volatile.Read(ref table.Pmd);
+        if (pmd != 0)
+        {
+            return HugePmdFault(vma, vpn, table, pmd, write);
+        }
+
+        if (Volatile.Read(ref table.Used) == 0 && vma.File is null && HugePageAllowed(vma, vpn)
+            && TryHugeAnonymousFault(vma, vpn, table, out var hugeStatus))
+        {
+            return hugeStatus;
+        }
+
         var i = PageTable.PteIndex(vpn);
         var pte = Volatile.Read(ref table.Slots[i]);
         if (Pte.IsMigration(pte))
@@ -97,7 +109,7 @@ public sealed partial class AddressSpace
     private HostStatus BadPte(PteTable table, int i, ulong pte, ulong vpn)
     {
         Host.Violations.Report(BadPteKind, new AccessSite(Name, -1, vpn), -1,
-            $"bad page-table entry 0x{pte:x} at index {i} of page table (frame {table.Frame.Value})");
+            $"bad page-table entry 0x{pte:x} at index {i} of page table (frame {table.Frame.Value}; -1: its PMD)");
         return HostStatus.Invalid;
     }
 

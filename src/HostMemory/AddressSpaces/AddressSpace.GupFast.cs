@@ -60,13 +60,13 @@ public sealed partial class AddressSpace
     /// interrupts off ("prevent concurrent tear down of host page tables"), each level once (re-reading a level could
     /// see "not a leaf" and then walk into a huge page as if it were a table). The answer is a hint: KVM may use it
     /// only after <c>mmu_invalidate_retry_gfn</c> under its MMU lock, which orders it after any PMD change that
-    /// notified. Pages are mapped by 4 KiB PTEs here, so every mapping reports <see cref="HostPageLevel.Page4K"/>.
+    /// notified. A present PMD leaf (a transparent huge page) reports <see cref="HostPageLevel.Pmd2M"/>; anything
+    /// else, <see cref="HostPageLevel.Page4K"/> (no pfn check, as in the kernel).
     /// </summary>
     public HostPageLevel HostPfnMappingLevel(Hva hva)
     {
         using var walk = new LocklessWalk(this);
-        _ = walk.ReadPmd(hva.PageNumber); // pud_leaf, pmd_leaf: a PMD that points to a table is no leaf
-        return HostPageLevel.Page4K;
+        return walk.ReadLevel(hva.PageNumber); // pud_leaf, pmd_leaf: a PMD that points to a table is no leaf
     }
 
     /// <summary>

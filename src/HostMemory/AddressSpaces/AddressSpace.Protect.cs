@@ -135,6 +135,12 @@ public sealed partial class AddressSpace
             using (childTable.Ptl.Enter())
             using (table.Ptl.Enter())
             {
+                if (table.Pmd != 0)
+                {
+                    CopyHugePmd(table, childTable, cow);
+                    return;
+                }
+
                 for (var j = from; j < to; j++)
                 {
                     var pte = table.Slots[j];
@@ -189,9 +195,21 @@ public sealed partial class AddressSpace
     private void ClearWriteBits(ulong startVpn, ulong endVpn) =>
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
+            if (table.IsHugeMapped && (from != 0 || to != PteTable.Entries))
+            {
+                SplitHugePmd(table, baseVpn); // change_pmd_range: a partly covered huge mapping is split first
+            }
+
             var downgradeMigration = (Host.Mutations & HostMutations.MprotectKeepsWritableMigrationEntry) == 0;
             using (table.Ptl.Enter())
             {
+                var pmd = table.Pmd;
+                if ((Pte.IsPresent(pmd) || (downgradeMigration && Pte.IsMigration(pmd))) && Pte.IsWritable(pmd))
+                {
+                    Volatile.Write(ref table.Pmd, pmd & ~Pte.Writable); // change_huge_pmd, inside the caller's range
+                    return;
+                }
+
                 for (var j = from; j < to; j++)
                 {
                     var pte = table.Slots[j];

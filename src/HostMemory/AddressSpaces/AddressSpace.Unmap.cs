@@ -145,8 +145,21 @@ public sealed partial class AddressSpace
         var endVpn = end.PageNumber;
         PageTable.ForEachTable(startVpn, endVpn, (baseVpn, table, from, to) =>
         {
+            if (Volatile.Read(ref table.Pmd) != 0 && (from != 0 || to != PteTable.Entries))
+            {
+                // zap_pmd_range: a huge mapping only partly inside the range is split first (its own 2 MiB range,
+                // nested in the caller's), then its PTEs are zapped like any others.
+                SplitHugePmd(table, baseVpn);
+            }
+
             using (table.Ptl.Enter())
             {
+                if (table.Pmd != 0)
+                {
+                    ZapHugePmd(table, gather);
+                    return;
+                }
+
                 for (var j = from; j < to; j++)
                 {
                     var pte = table.Slots[j];
@@ -221,6 +234,7 @@ public sealed partial class AddressSpace
             return;
         }
 
+        SplitHugePmdStraddling(at);
         var tail = SplitVma(vma, at);
         _vmas.Insert(_vmas.IndexOf(vma) + 1, tail);
     }

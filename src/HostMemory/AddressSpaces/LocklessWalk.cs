@@ -23,6 +23,7 @@ internal ref struct LocklessWalk
     private IrqOffScope _irq;
     private bool _counted;
     private PteTable? _table;
+    private ulong _pmd;
 
     public LocklessWalk(AddressSpace mm)
     {
@@ -83,8 +84,37 @@ internal ref struct LocklessWalk
             _table = table;
         }
 
-        var pte = Volatile.Read(ref table.Slots[PageTable.PteIndex(vpn)]);
+        // The PMD value is read once: a leaf gives the subpage's entry (gup_fast_pmd_leaf); a leaf being split or
+        // migrated (not present) gives nothing, and the walk falls back; no leaf sends the walk into the table, whose
+        // entries a split wrote before it removed the leaf.
+        var pmd = Volatile.Read(ref table.Pmd);
+        _pmd = pmd;
+        var pte = pmd == 0 ? Volatile.Read(ref table.Slots[PageTable.PteIndex(vpn)])
+            : Pte.IsPresent(pmd) ? Pte.SubpageOf(pmd, PageTable.PteIndex(vpn)) : 0;
         return table.CheckLive(_mm.Host.Violations, new AccessSite(actor, -1, vpn)) ? pte : 0;
+    }
+
+    /// <summary>
+    /// <c>host_pfn_mapping_level</c>'s read: the PMD level of <paramref name="vpn"/>, read once (<c>pmdp_get_lockless</c>
+    /// then <c>pmd_leaf</c>): 2 MiB for a present leaf, else 4 KiB (a table, nothing, or a leaf being split).
+    /// </summary>
+    public HostPageLevel ReadLevel(ulong vpn)
+    {
+        var table = ReadPmd(vpn);
+        if (table is null)
+        {
+            return HostPageLevel.Page4K;
+        }
+
+        if (_table is null)
+        {
+            table.EnterWalker();
+            _table = table;
+        }
+
+        var pmd = Volatile.Read(ref table.Pmd);
+        var live = table.CheckLive(_mm.Host.Violations, new AccessSite("host_pfn_mapping_level", -1, vpn));
+        return live && (pmd & (Pte.Huge | Pte.Present)) == (Pte.Huge | Pte.Present) ? HostPageLevel.Pmd2M : HostPageLevel.Page4K;
     }
 
     /// <summary>
@@ -93,7 +123,8 @@ internal ref struct LocklessWalk
     /// </summary>
     public readonly bool StillMaps(ulong vpn, ulong pte) =>
         _table is not null && ReferenceEquals(_mm.PageTable.Find(vpn), _table)
-        && Volatile.Read(ref _table.Slots[PageTable.PteIndex(vpn)]) == pte;
+        && Volatile.Read(ref _table.Pmd) == _pmd
+        && (_pmd != 0 || Volatile.Read(ref _table.Slots[PageTable.PteIndex(vpn)]) == pte);
 
     public void Dispose()
     {

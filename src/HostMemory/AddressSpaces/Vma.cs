@@ -48,6 +48,12 @@ public sealed class Vma
     /// </summary>
     public bool IsNonlinear { get; internal set; }
 
+    /// <summary><c>VM_HUGEPAGE</c>: <c>madvise(MADV_HUGEPAGE)</c> asked for huge pages here.</summary>
+    public bool HugePageAdvised { get; internal set; }
+
+    /// <summary><c>VM_NOHUGEPAGE</c>: <c>madvise(MADV_NOHUGEPAGE)</c> refused huge pages here.</summary>
+    public bool NoHugePage { get; internal set; }
+
     /// <summary><c>vm_private_data</c> of a nonlinear VMA: the page offset where the next cluster scan starts.</summary>
     internal ulong NonlinearCursor { get; set; }
 
@@ -117,6 +123,8 @@ public sealed class Vma
         {
             AnonVma = AnonVma,
             IsNonlinear = IsNonlinear,
+            HugePageAdvised = HugePageAdvised,
+            NoHugePage = NoHugePage,
         };
     }
 

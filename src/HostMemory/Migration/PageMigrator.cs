@@ -23,7 +23,7 @@ namespace Hypervisor.HostMemory.Migration;
 /// page-table lock. Faulters that meet a migration entry wait and walk again. Pages in the swap cache and KSM pages
 /// are not moved here.
 /// </remarks>
-public sealed class PageMigrator
+public sealed partial class PageMigrator
 {
     private readonly HostSystem _host;
 
@@ -43,6 +43,11 @@ public sealed class PageMigrator
         Pfn pfn;
         using (scope)
         {
+            if (!mm.IsDead && mm.HugePmdOf(hva) is var pmd and not 0)
+            {
+                return IsolateHuge(mm, Pte.PfnOf(pmd)) ? MigrateHugeIsolated(Pte.PfnOf(pmd)) : MigrationStatus.Unmovable;
+            }
+
             var pte = mm.IsDead ? 0 : mm.PteOf(hva);
             if (mm.IsDead || mm.FindVma(hva) is null || !Pte.IsPresent(pte))
             {
@@ -111,6 +116,11 @@ public sealed class PageMigrator
     {
         for (var walk = new TableWalk(mm.PageTable, startVpn, endVpn); walk.MoveNext();)
         {
+            if (walk.Table.IsHugeMapped)
+            {
+                return Hva.FromPage(walk.BaseVpn + (ulong)walk.From); // a PMD-mapped huge page, migrated whole
+            }
+
             for (var j = walk.From; j < walk.To; j++)
             {
                 var pte = Volatile.Read(ref walk.Table.Slots[j]);

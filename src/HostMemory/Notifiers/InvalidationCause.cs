@@ -22,4 +22,8 @@ public enum InvalidationCause : byte
     /// <summary><c>try_to_unmap_cluster</c>: reclaim unmapping a cluster of a nonlinear file mapping.</summary>
     UnmapCluster,
     Other,
+    /// <summary><c>__split_huge_pmd</c>: a PMD mapping became 512 PTEs (same pages).</summary>
+    ThpSplit,
+    /// <summary>khugepaged <c>collapse_huge_page</c>: 512 PTEs replaced by one PMD mapping a new huge page.</summary>
+    ThpCollapse,
 }

@@ -29,7 +29,7 @@ public sealed partial class NotifierChain
             var last = (int)Math.Min(end - (vpn & ~(ulong)(PteTable.Entries - 1)), PteTable.Entries);
             for (var j = PageTable.PteIndex(vpn); j < last; j++)
             {
-                var pte = Volatile.Read(ref table.Slots[j]);
+                var pte = table.EntryAt(j);
                 if ((pte & (Pte.Present | Pte.Writable)) == (Pte.Present | Pte.Writable))
                 {
                     memory.SetWriteWatch(Pte.PfnOf(pte));

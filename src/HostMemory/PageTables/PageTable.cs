@@ -123,6 +123,34 @@ public sealed class PageTable
     }
 
     /// <summary>
+    /// <c>pmdp_collapse_flush</c>'s clear: the PMD entry of <paramref name="vpn"/> no longer points to its table (returned,
+    /// still allocated and counted), so new walks find nothing there. Caller holds the mmap write lock, the rmap lock of
+    /// the range for write, and the table's lock.
+    /// </summary>
+    internal PteTable? DetachTable(ulong vpn)
+    {
+        var pmd = _root.Slots[Index(vpn, 3)]?.Slots[Index(vpn, 2)];
+        var table = pmd?.Slots[Index(vpn, 1)];
+        if (table is not null)
+        {
+            Volatile.Write(ref pmd!.Slots[Index(vpn, 1)], null);
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// Hooks a table detached by <see cref="DetachTable"/> back (<c>pmd_populate</c> of the old table after a failed
+    /// collapse, or of the deposited table under a new PMD leaf). Caller holds what <see cref="DetachTable"/> needed;
+    /// whatever the table holds is set up before this publishes it.
+    /// </summary>
+    internal void ReattachTable(ulong vpn, PteTable table)
+    {
+        var pmd = _root.Slots[Index(vpn, 3)]!.Slots[Index(vpn, 2)]!;
+        Volatile.Write(ref pmd.Slots[Index(vpn, 1)], table);
+    }
+
+    /// <summary>
     /// Visits every allocated last-level table overlapping [startVpn, endVpn) in address order, with the first virtual
     /// page the table covers and the entry range [from, to) of it that lies inside the walk.
     /// </summary>

@@ -52,6 +52,29 @@ public sealed class PteTable
     public int Used;
 
     /// <summary>
+    /// The PMD-level leaf of the 2 MiB this table covers, or 0: a transparent huge page mapped by one entry
+    /// (<c>pmd_trans_huge</c>, <see cref="Pte.Huge"/>), a PMD migration entry, or, while a split is between
+    /// <c>pmdp_invalidate</c> and <c>pmd_populate</c>, the leaf with its present bit cleared. While it is non-zero this
+    /// table is the one <c>pgtable_trans_huge_deposit</c> keeps for a later split: every slot is 0 and
+    /// <see cref="Used"/> counts all <see cref="Entries"/> as in use, so nothing frees it. Written under <see cref="Ptl"/>
+    /// (the PMD lock and the PTL are one lock here); lockless walkers read it once.
+    /// </summary>
+    public ulong Pmd;
+
+    /// <summary>True while a present PMD leaf maps this table's 2 MiB.</summary>
+    public bool IsHugeMapped => (Volatile.Read(ref Pmd) & (Pte.Huge | Pte.Present)) == (Pte.Huge | Pte.Present);
+
+    /// <summary>
+    /// The entry that maps slot <paramref name="index"/>: the subpage of a present PMD leaf, else the slot. Caller holds
+    /// <see cref="Ptl"/> or the mmap lock (a PMD leaf changes only under both).
+    /// </summary>
+    public ulong EntryAt(int index)
+    {
+        var pmd = Volatile.Read(ref Pmd);
+        return (pmd & (Pte.Huge | Pte.Present)) == (Pte.Huge | Pte.Present) ? Pte.SubpageOf(pmd, index) : Volatile.Read(ref Slots[index]);
+    }
+
+    /// <summary>
     /// For a walker that holds <see cref="Ptl"/> (or walks locklessly): false, with a
     /// <see cref="PageTableUseAfterFree"/> violation, if the table was freed under it.
     /// </summary>
@@ -94,6 +117,7 @@ public sealed class PteTable
             Debug.Assert(!_freed, "a page table is freed once");
             _freed = true;
             Array.Fill(Slots, PoisonEntry);
+            Pmd = PoisonEntry;
             Used = 0;
         }
     }

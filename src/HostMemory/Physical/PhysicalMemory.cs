@@ -38,6 +38,8 @@ public sealed partial class PhysicalMemory
         _frames = new Frame[frameCount];
         _rmapMapping = new ushort[frameCount];
         _rmapIndex = new uint[frameCount];
+        _hugeBlockFree = new short[frameCount / HugeFrames + 1];
+        Array.Fill(_hugeBlockFree, (short)-1); // no block is a huge block until one is allocated whole
         _violations = violations;
         _freeCount = (int)frameCount - 1;
         // The zero page: one permanent reference, never mapped-counted, never freed.
@@ -129,6 +131,12 @@ public sealed partial class PhysicalMemory
                 _freeCount--;
                 return true;
             }
+
+            if (TryBreakFreeHugeBlock(out index))
+            {
+                _freeCount--;
+                return true;
+            }
         }
 
         index = NoFrame;
@@ -141,6 +149,12 @@ public sealed partial class PhysicalMemory
         frame.Content = Poison;
         using (_freeListLock.Enter())
         {
+            if (_hugeBlockFree[index / HugeFrames] >= 0)
+            {
+                ReturnToHugeBlock(index);
+                return;
+            }
+
             var link = _freeHead == NoFrame ? FrameState.FreeLinkMask : (ulong)_freeHead;
             Volatile.Write(ref frame.State, FrameState.FlagBits(FrameFlags.Free) | link);
             _freeHead = index;

@@ -34,6 +34,7 @@ public sealed class HostMemoryManager : IDisposable
         Migration = new PageMigrator(host);
         Ksm = new KsmScanner(host, Options.KsmAllSpaces);
         OomReaper = new OomReaper(host);
+        Khugepaged = new Khugepaged(host);
         Kswapd = new ReclaimDaemon(Reclaim, host.Memory, low, high, Options.KswapdBatch, Options.KswapdPollInterval);
         _directReclaim = DirectReclaim;
         if (Options.InstallDirectReclaim)
@@ -57,6 +58,11 @@ public sealed class HostMemoryManager : IDisposable
     public OomReaper OomReaper { get; }
 
     public ReclaimDaemon Kswapd { get; }
+
+    public Khugepaged Khugepaged { get; }
+
+    /// <summary>Scenario activity <c>khugepaged</c>: collapse up to <paramref name="regions"/> 2 MiB regions into huge pages.</summary>
+    public CollapseResult CollapsePass(int regions) => Khugepaged.CollapsePass(regions);
 
     /// <summary>Scenario activity <c>aging</c>: age every mapped page once.</summary>
     public AgingResult AgeAll() => Aging.AgeAll();

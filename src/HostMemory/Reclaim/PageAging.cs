@@ -151,7 +151,7 @@ public sealed class PageAging
             var modern = mm.Profile == NotifierProfile.Modern;
             bool cpuYoung;
             var secondaryYoung = false;
-            if (!MappedPte.TryMap(host, vma, address, pfn, "folio_referenced", migration: false, out var mapped))
+            if (!MappedPte.TryMap(host, vma, address, pfn, "folio_referenced", migration: false, out var mapped, pmdLeafOk: true))
             {
                 return true;
             }

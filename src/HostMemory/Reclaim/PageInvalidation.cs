@@ -25,10 +25,19 @@ internal readonly struct PageInvalidation
     private readonly bool _modern;
     private readonly bool _invalidateAfterFree;
 
-    public PageInvalidation(AddressSpace mm, Hva hva, NotifierEvent evt, InvalidationCause cause)
+    /// <param name="mm">The address space whose entry changes.</param>
+    /// <param name="hva">The address of the entry (the first byte of a PMD leaf's 2 MiB for a huge one).</param>
+    /// <param name="evt">The notifier event.</param>
+    /// <param name="cause">The host operation, for statistics.</param>
+    /// <param name="bytes">
+    /// What the entry maps: a page, or <see cref="AddressSpace.HugePageSize"/> for a PMD leaf, which the modern range
+    /// covers whole (<c>vma_address_end</c>) while the legacy <c>InvalidatePage</c> still names one address — the
+    /// under-invalidation v4.13 removed it for.
+    /// </param>
+    public PageInvalidation(AddressSpace mm, Hva hva, NotifierEvent evt, InvalidationCause cause, ulong bytes = Hva.PageSize)
     {
         _mm = mm;
-        _range = NotifierRange.OnePage(hva, evt, cause);
+        _range = bytes == Hva.PageSize ? NotifierRange.OnePage(hva, evt, cause) : new NotifierRange(hva, hva + bytes, evt, cause);
         _modern = mm.Profile == NotifierProfile.Modern;
         _invalidateAfterFree = (mm.Host.Mutations & HostMutations.LegacyInvalidateAfterFree) != 0;
     }

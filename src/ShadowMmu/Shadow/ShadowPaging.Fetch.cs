@@ -1,3 +1,4 @@
+using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory;
 using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.Tables;
@@ -262,7 +263,7 @@ public sealed partial class ShadowPaging
 
         public bool NeedsWriteLock => true;
 
-        public FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write) =>
+        public FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, HostPageLevel level) =>
             vm.Shadow!.Fetch(vcpu, _walk, gvpn, slot, gfn, hva, gup, write);
     }
 }

@@ -24,12 +24,39 @@ public sealed class ShadowPageTable
     /// <summary>Number of allocated leaves (each 4 KiB of SPTEs covering 2 MiB of guest memory).</summary>
     public long LeafCount => Interlocked.Read(ref _leaves);
 
-    /// <summary>The SPTE for <paramref name="gfn"/>, or 0 when no leaf covers it.</summary>
+    /// <summary>
+    /// The SPTE for <paramref name="gfn"/>, or 0 when no leaf covers it; under a 2 MiB SPTE, the gfn's 4 KiB translation
+    /// (<see cref="Spte.Huge"/> cleared).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Read(ulong gfn)
     {
         var leaf = FindLeaf(gfn);
-        return leaf is null ? 0 : Volatile.Read(ref leaf.Entries[gfn & LevelMask]);
+        if (leaf is null)
+        {
+            return 0;
+        }
+
+        var huge = Volatile.Read(ref leaf.Huge);
+        return Spte.IsPresent(huge) ? Spte.SubpageOf(huge, (int)(gfn & LevelMask)) : Volatile.Read(ref leaf.Entries[gfn & LevelMask]);
+    }
+
+    /// <summary>Number of leaves holding a 2 MiB SPTE (walks the table; for statistics).</summary>
+    public long CountHugeLeaves()
+    {
+        long count = 0;
+        foreach (var l2 in _root)
+        {
+            foreach (var l1 in l2 ?? [])
+            {
+                foreach (var leaf in l1 ?? [])
+                {
+                    count += leaf is not null && Spte.IsPresent(Volatile.Read(ref leaf.Huge)) ? 1 : 0;
+                }
+            }
+        }
+
+        return count;
     }
 
     /// <summary>A reference to the SPTE slot for <paramref name="gfn"/>, allocating its leaf if needed.</summary>
@@ -115,10 +142,36 @@ public sealed class ShadowPageTable
     /// <summary>Visitor for <see cref="ForEachLeaf{TState}"/>: entries [from, to) of the leaf starting at baseGfn.</summary>
     public delegate void LeafVisitor<TState>(ulong baseGfn, Leaf leaf, int from, int to, ref TState state);
 
-    /// <summary>A last-level table: 512 SPTEs.</summary>
+    /// <summary>
+    /// A last-level table: 512 SPTEs, or one 2 MiB SPTE (<see cref="Huge"/>) in the directory entry above it.
+    /// </summary>
+    /// <remarks>
+    /// The two are never both present: KVM's 2 MiB entry either is a leaf or points to this table. Installers of either
+    /// kind compare-exchange theirs, then recheck the other and back out if both got in (a full fence each side, so at
+    /// least one sees the other). The table itself stays allocated under a 2 MiB SPTE only because it was used before.
+    /// </remarks>
     public sealed class Leaf
     {
+        private ulong _huge;
+
         /// <summary>The SPTEs. Changed by compare-exchange, or under the MMU write lock.</summary>
         public ulong[] Entries { get; } = new ulong[LeafEntries];
+
+        /// <summary>The 2 MiB SPTE over the leaf's range (pfn of the first of 512 aligned frames), or 0. Same rules as <see cref="Entries"/>.</summary>
+        public ref ulong Huge => ref _huge;
+
+        /// <summary>True if any 4 KiB SPTE is present.</summary>
+        public bool AnySmallPresent()
+        {
+            foreach (var e in Entries)
+            {
+                if (Spte.IsPresent(Volatile.Read(in e)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 }

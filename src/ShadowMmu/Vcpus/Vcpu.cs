@@ -159,7 +159,9 @@ public sealed partial class Vcpu
             var leaf = _table.FindLeaf(g);
             if (leaf is not null)
             {
-                ref var slot = ref leaf.Entries[g & (ShadowPageTable.LeafEntries - 1)];
+                // The walk stops at a 2 MiB SPTE if there is one (a leaf at the PMD level), else reads the 4 KiB entry.
+                var huge = Spte.IsPresent(Volatile.Read(ref leaf.Huge));
+                ref var slot = ref huge ? ref leaf.Huge : ref leaf.Entries[g & (ShadowPageTable.LeafEntries - 1)];
                 var spte = Volatile.Read(ref slot);
                 if (Spte.IsPresent(spte) && (!write || Spte.IsWritable(spte)))
                 {
@@ -171,10 +173,12 @@ public sealed partial class Vcpu
                         continue;
                     }
 
-                    var pfn = Spte.PfnOf(spte);
+                    // The TLB caches the 4 KiB piece of a huge translation (as a CPU may splinter it).
+                    var mapped = huge ? Spte.SubpageOf(spte, (int)(g & (ShadowPageTable.LeafEntries - 1))) : spte;
+                    var pfn = Spte.PfnOf(mapped);
                     var idx = g & _tlbMask;
                     _tlbTags[idx] = g + 1;
-                    _tlbEntries[idx] = (spte & Spte.FrameMask) | (Spte.IsWritable(spte) ? TlbWritable : 0)
+                    _tlbEntries[idx] = (mapped & Spte.FrameMask) | (Spte.IsWritable(spte) ? TlbWritable : 0)
                         | (((spte | bits) & Spte.Dirty) != 0 ? TlbDirty : 0);
                     return Touch(g, pfn, write, value);
                 }

@@ -46,6 +46,13 @@ public enum ShadowMutations
     NoInvlpgFlush = 1 << 12,
 
     /// <summary>
+    /// A zap whose gfn range covers only part of a 2 MiB SPTE leaves it (it zaps the 4 KiB entries of the range only):
+    /// the iterator does not round the gfn down to the huge entry's level, so the rest of the huge mapping survives an
+    /// invalidation of part of it (P16).
+    /// </summary>
+    HugeSptePartialZap = 1 << 13,
+
+    /// <summary>
     /// <c>kvm_mmu_notifier_invalidate_range_start</c> zaps the gfns of the first memslot over the hva range only, as if
     /// <c>__kvm_handle_hva_range</c> stopped at the first slot: an aliasing memslot keeps mapping the old frame.
     /// </summary>

@@ -21,7 +21,8 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// After <c>munmap</c>, <c>madvise</c> or <c>mprotect</c> over [<paramref name="start"/>, <paramref name="end"/>)
     /// returned: no SPTE of the range may map a frame the host PTE does not map there, nor map it writable where the
-    /// host PTE is read-only, and every vCPU checks its own TLB the same way the next time it enters guest mode.
+    /// host PTE is read-only, no 2 MiB SPTE overlapping it may outlive the host's PMD leaf of the same frames (P15), and
+    /// every vCPU checks its own TLB the same way the next time it enters guest mode.
     /// Under the MMU write lock, so no fault installs and no zap runs meanwhile; an SPTE inside a section that is open
     /// now is skipped (its start has zapped it; one installed since is the install checks' business). Returns the
     /// number of stale SPTEs found.
@@ -52,7 +53,14 @@ public sealed partial class VirtualMachine
 
                 for (var gfn = first; gfn < last; gfn++)
                 {
-                    var spte = Table.FindLeaf(gfn) is { } leaf ? Volatile.Read(ref leaf.Entries[gfn & (ShadowPageTable.LeafEntries - 1)]) : 0;
+                    var leaf = Table.FindLeaf(gfn);
+                    var huge = leaf is null ? 0 : Volatile.Read(ref leaf.Huge);
+                    if (Spte.IsPresent(huge) && (gfn == first || (gfn & (ShadowPageTable.LeafEntries - 1)) == 0))
+                    {
+                        stale += CheckHugeSpte(slot, gfn & ~(ulong)(ShadowPageTable.LeafEntries - 1), huge);
+                    }
+
+                    var spte = Table.Read(gfn);
                     if (!Spte.IsPresent(spte))
                     {
                         continue;

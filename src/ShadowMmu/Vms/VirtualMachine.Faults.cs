@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Hypervisor.HostMemory;
+using Hypervisor.HostMemory.AddressSpaces;
+using Hypervisor.HostMemory.Notifiers;
 using Hypervisor.ShadowMmu.Faults;
 using Hypervisor.ShadowMmu.Statistics;
 using Hypervisor.ShadowMmu.Tables;
@@ -109,12 +111,8 @@ public sealed partial class VirtualMachine
         try
         {
             var stale = CheckStaleUnderLock(vcpu, gfn, mmuSeq);
-            if (stale is null)
-            {
-                HostMappingLevelUnderLock(hva);
-            }
-
-            outcome = stale ?? install.Install(this, vcpu, slot, gfn, hva, gup, write);
+            var level = stale is null ? HostMappingLevelUnderLock(slot, gfn, hva) : HostPageLevel.Page4K;
+            outcome = stale ?? install.Install(this, vcpu, slot, gfn, hva, gup, write, level);
         }
         finally
         {
@@ -155,18 +153,27 @@ public sealed partial class VirtualMachine
     }
 
     /// <summary>
-    /// <c>kvm_mmu_hugepage_adjust</c>'s host walk (<c>host_pfn_mapping_level</c>), with <see cref="VmOptions.GupFast"/>:
-    /// "mmu_invalidate_retry() was successful and mmu_lock is held, so the pmd can't be split from under us". SPTEs are
-    /// 4 KiB here, so the level only confirms that; the walk is one more lockless walker the table frees must respect.
+    /// <c>kvm_mmu_hugepage_adjust</c>: the level to map at. The host walk (<c>host_pfn_mapping_level</c>) runs with
+    /// <see cref="VmOptions.GupFast"/> or when the host may map huge pages: "mmu_invalidate_retry() was successful and
+    /// mmu_lock is held, so the pmd can't be split from under us" — a PMD change after the sequence sample would have
+    /// made the stale check fail, and one after it must run its 2 MiB start, which waits for this lock and then zaps
+    /// the huge SPTE. 2 MiB only in TDP mode with <see cref="VmOptions.HugePages"/>, and only
+    /// where the memslot allows it (<c>disallow_lpage</c>: the 2 MiB inside the slot, gfn and hva equally aligned).
     /// </summary>
-    private void HostMappingLevelUnderLock(Hva hva)
+    private HostPageLevel HostMappingLevelUnderLock(Memslot slot, ulong gfn, Hva hva)
     {
         Debug.Assert(_mmuLock.IsHeld, "the host level is read after the stale check, under the MMU lock");
-        if (Options.GupFast)
+        var hugeSpace = Shadow is null && Options.HugePages && AddressSpace.Thp != ThpMode.Never;
+        if (!Options.GupFast && !hugeSpace)
         {
-            var level = AddressSpace.HostPfnMappingLevel(hva);
-            Debug.Assert(level == HostMemory.AddressSpaces.HostPageLevel.Page4K, "the host maps 4 KiB pages only");
+            return HostPageLevel.Page4K;
         }
+
+        var level = AddressSpace.HostPfnMappingLevel(hva);
+        var head = gfn & ~(ulong)(ShadowPageTable.LeafEntries - 1);
+        var slotAllows = head >= slot.BaseGfn && head + ShadowPageTable.LeafEntries <= slot.EndGfn
+            && ((slot.BaseGfn ^ slot.UserspaceAddress.PageNumber) & (ShadowPageTable.LeafEntries - 1)) == 0;
+        return hugeSpace && slotAllows && level == HostPageLevel.Pmd2M ? HostPageLevel.Pmd2M : HostPageLevel.Page4K;
     }
 
     /// <summary>
@@ -197,12 +204,35 @@ public sealed partial class VirtualMachine
         return null;
     }
 
-    /// <summary>Step 6 in TDP mode (<c>kvm_tdp_mmu_map</c>): install by compare-exchange. Caller holds the MMU lock (read).</summary>
-    private FaultOutcome InstallTdp(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write)
+    /// <summary>
+    /// Step 6 in TDP mode (<c>kvm_tdp_mmu_map</c>): install by compare-exchange, at 2 MiB when <paramref name="level"/>
+    /// says so (<see cref="TryInstallTdpHuge"/>), else at 4 KiB. Caller holds the MMU lock (read).
+    /// </summary>
+    private FaultOutcome InstallTdp(Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, HostPageLevel level)
     {
         Debug.Assert(_mmuLock.IsHeld, "a TDP install happens under the MMU lock");
         var stats = vcpu.Stats;
-        ref var entry = ref Table.Slot(gfn);
+        var leaf = Table.GetOrCreateLeaf(gfn);
+        if (level == HostPageLevel.Pmd2M && TryInstallTdpHuge(vcpu, leaf, slot, gfn, hva, gup, write) is { } huge)
+        {
+            return huge;
+        }
+
+        var above = Volatile.Read(ref leaf.Huge);
+        if (Spte.IsPresent(above))
+        {
+            // A 2 MiB SPTE already covers the gfn (another vCPU): enough if it maps this page with the rights asked.
+            var mapped = Spte.SubpageOf(above, (int)(gfn & (ShadowPageTable.LeafEntries - 1)));
+            if (Spte.PfnOf(mapped) == gup.Pfn && (!write || Spte.IsWritable(mapped)))
+            {
+                return FaultOutcome.Installed;
+            }
+
+            stats.Retries[(int)RetryReason.InstallRaced]++;
+            return FaultOutcome.Retry;
+        }
+
+        ref var entry = ref leaf.Entries[gfn & (ShadowPageTable.LeafEntries - 1)];
         var old = Volatile.Read(ref entry);
         var writable = gup.Writable && !slot.ReadOnly;
         if (Spte.IsPresent(old))
@@ -223,8 +253,17 @@ public sealed partial class VirtualMachine
         var bits = Spte.Accessed | (writable ? Spte.Writable : 0) | (gup.Writable ? Spte.HostWritable : 0)
             | (write ? Spte.Dirty : 0);
         _monitor.CheckInstall(gfn, hva, gup.Pfn, vcpu.Index);
-        if (Interlocked.CompareExchange(ref entry, Spte.Make(gup.Pfn, bits), old) != old)
+        var fresh = Spte.Make(gup.Pfn, bits);
+        if (Interlocked.CompareExchange(ref entry, fresh, old) != old)
         {
+            stats.Retries[(int)RetryReason.InstallRaced]++;
+            return FaultOutcome.Retry;
+        }
+
+        if (Spte.IsPresent(Volatile.Read(ref leaf.Huge)))
+        {
+            // A 2 MiB install raced this one (both under the read lock): back out; one of the two always sees the other.
+            Interlocked.CompareExchange(ref entry, old, fresh);
             stats.Retries[(int)RetryReason.InstallRaced]++;
             return FaultOutcome.Retry;
         }
@@ -237,8 +276,8 @@ public sealed partial class VirtualMachine
     {
         public readonly bool NeedsWriteLock => false;
 
-        public readonly FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write) =>
-            vm.InstallTdp(vcpu, slot, gfn, hva, gup, write);
+        public readonly FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, HostPageLevel level) =>
+            vm.InstallTdp(vcpu, slot, gfn, hva, gup, write, level);
     }
 }
 
@@ -251,5 +290,6 @@ internal interface IFaultInstall
     /// <summary>True if the install needs the MMU lock for write.</summary>
     bool NeedsWriteLock { get; }
 
-    FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write);
+    /// <summary>Installs the translation; <paramref name="level"/> is the mapping size <c>kvm_mmu_hugepage_adjust</c> allowed.</summary>
+    FaultOutcome Install(VirtualMachine vm, Vcpu vcpu, Memslot slot, ulong gfn, Hva hva, GupResult gup, bool write, HostPageLevel level);
 }

@@ -32,6 +32,7 @@ public sealed partial class VirtualMachine
 
         Table.ForEachLeaf(start, end, ref state, static (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref ZapState s) =>
         {
+            ZapHugeSpte(leaf, from, to, ref s);
             var entries = leaf.Entries;
             for (var i = from; i < to; i++)
             {
@@ -141,6 +142,16 @@ public sealed partial class VirtualMachine
         var found = false;
         Table.ForEachLeaf(start, end, ref found, (ulong _, ShadowPageTable.Leaf leaf, int from, int to, ref bool any) =>
         {
+            var huge = Volatile.Read(ref leaf.Huge);
+            if (Spte.IsPresent(huge) && (huge & Spte.Accessed) != 0)
+            {
+                any = true; // the 2 MiB SPTE's accessed bit stands for every gfn under it
+                if (young)
+                {
+                    Interlocked.CompareExchange(ref leaf.Huge, huge & ~Spte.Accessed, huge);
+                }
+            }
+
             for (var i = from; i < to; i++)
             {
                 ref var entry = ref leaf.Entries[i];

@@ -54,6 +54,14 @@ public sealed record VmOptions
     /// </summary>
     public bool GupFast { get; init; }
 
+    /// <summary>
+    /// <c>kvm_mmu_hugepage_adjust</c>: in TDP mode, a fault maps a 2 MiB SPTE where <c>host_pfn_mapping_level</c> finds a
+    /// PMD leaf and the memslot allows it (the 2 MiB lies in the slot, gfn and hva equally aligned). Under the legacy
+    /// profile too: KVM mapped transparent huge pages from v2.6.38 (<c>transparent_hugepage_adjust</c>), six years
+    /// before <c>invalidate_page</c> went; every zap, the single-page one included, removes a huge SPTE it touches.
+    /// </summary>
+    public bool HugePages { get; init; } = true;
+
     /// <summary>Broken variants of the protocol, for oracle tests.</summary>
     public ShadowMutations Mutations { get; init; }
 

@@ -24,4 +24,20 @@ public sealed class MutationCatalogTests
             Assert.That(MutationCatalog.Names, Does.Contain("register-without-pin"), "it is listed for --mutation");
         });
     }
+
+    [Test]
+    public void The_huge_page_names_select_the_variants_that_HugeSpteTests_catch()
+    {
+        // thp-split-no-notify and huge-spte-partial-zap are caught deterministically by ShadowMmu.Tests HugeSpteTests
+        // (a split with no range leaves a 2 MiB SPTE over host PTEs; a 4 KiB zap leaves the 2 MiB SPTE of a migrated page).
+        Assert.That(MutationCatalog.TryParse("thp-split-no-notify", out var split), Is.True, "the split name is known");
+        Assert.That(MutationCatalog.TryParse("huge-spte-partial-zap", out var zap), Is.True, "the zap name is known");
+        Assert.Multiple(() =>
+        {
+            Assert.That(split.Host, Is.EqualTo(HostMutations.ThpSplitNoNotify), "the split variant breaks the host");
+            Assert.That(zap.Shadow, Is.EqualTo(ShadowMutations.HugeSptePartialZap), "the zap variant breaks KVM");
+            Assert.That(zap.ForcedProfile, Is.EqualTo(HostMemory.Notifiers.NotifierProfile.Legacy2008),
+                "and needs the single-address invalidate_page to meet a partial range");
+        });
+    }
 }

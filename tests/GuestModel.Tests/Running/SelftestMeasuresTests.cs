@@ -128,4 +128,40 @@ public class SelftestMeasuresTests
             Assert.That(small, Is.LessThan(1_000), "one entry never holds the next page of a sequential pass");
         });
     }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public void A_jittered_sub_millisecond_activity_fires_no_sooner_than_its_schedule(CancellationToken token)
+    {
+        var scenario = Text("name: t\nduration: 30ms\nhost:\n  ram: 256MiB\nguests:\n" +
+            "  - { name: g, memory: 4MiB, vcpus: 1, workload: { pattern: uniform, writeRatio: 0.3 } }\n" +
+            "activities:\n  - { kind: madvise-dontneed, guest: g, at: 0-400us, every: 600us, count: 100, offset: 0, size: 64KiB }\n");
+        var summary = new ScenarioRunner().Run(scenario, new RunOptions(), token);
+        var activity = summary.Activities.Single();
+        Assert.Multiple(() =>
+        {
+            // Firing i is due at i x 600 us plus a jitter of up to 400 us: within 30 ms at most 51 are due.
+            Assert.That(activity.Firings, Is.InRange(1, 51), "the 600 us spacing was kept");
+            Assert.That(summary.Violations.Total, Is.Zero, Describe(summary));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public void A_sub_millisecond_sleep_lasts_at_least_its_time(CancellationToken token)
+    {
+        using var control = new RunControl(null);
+        control.Open();
+        var shortest = TimeSpan.MaxValue;
+        for (var i = 0; i < 20 && !token.IsCancellationRequested; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Assert.That(control.Sleep(TimeSpan.FromMicroseconds(600)), Is.True, "the run goes on");
+            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            shortest = took < shortest ? took : shortest;
+        }
+
+        // A lower bound only: a wait's timeout counts whole milliseconds, and 600 us rounded down is no wait at all.
+        Assert.That(shortest, Is.GreaterThanOrEqualTo(TimeSpan.FromMicroseconds(600)), "each 600 us sleep lasted 600 us or more");
+    }
 }

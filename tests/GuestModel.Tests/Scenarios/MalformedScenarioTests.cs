@@ -9,7 +9,7 @@ namespace Hypervisor.GuestModel.Tests.Scenarios;
 /// </summary>
 public class MalformedScenarioTests
 {
-    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf, tlbEntries)")]
+    [TestCase("unknown-field.yaml", "guests[0].vcpu", 7, 5, "unknown field; did you mean \"vcpus\"? (allowed: name, memory, vcpus, backing, writeNotify, fileMapping, memslots, workload, vcpuWorkloads, mmu, pageTableChurn, addressSpaceOf, tlbEntries, thp)")]
     [TestCase("wrong-type.yaml", "guests[0].vcpus", 7, 12, "expected an integer between 1 and 64, got two")]
     [TestCase("collection-instead-of-value.yaml", "host.ram", 3, 8, "expected a size (bytes, or a number with B, KiB, MiB, GiB or TiB), got a list")]
     [TestCase("zero-size.yaml", "guests[0].memory", 6, 13, "expected a size > 0, got 0")]
@@ -29,7 +29,7 @@ public class MalformedScenarioTests
     [TestCase("phases-unexpected.yaml", "guests[0].workload.phases", 11, 9, "phases apply only to pattern phased, but the pattern is zipf")]
     [TestCase("phase-without-accesses.yaml", "guests[0].workload.phases[1].accesses", 12, 11, "missing required field")]
     [TestCase("field-of-another-pattern.yaml", "guests[0].workload.zipfExponent", 10, 21, "zipfExponent applies only to pattern zipf, but the pattern is uniform")]
-    [TestCase("unknown-activity-kind.yaml", "activities[0].kind", 9, 11, "unknown activity kind \"teleport\" (known: fork, munmap-remap, madvise-dontneed, munmap, mprotect, host-write, notifier-reregister, exit, aging, reclaim, writeback, migrate, ksm, oom, gup-fast)")]
+    [TestCase("unknown-activity-kind.yaml", "activities[0].kind", 9, 11, "unknown activity kind \"teleport\" (known: fork, munmap-remap, madvise-dontneed, munmap, mprotect, host-write, notifier-reregister, exit, aging, reclaim, writeback, migrate, ksm, khugepaged, oom, gup-fast)")]
     [TestCase("unknown-activity-guest.yaml", "activities[0].guest", 10, 12, "unknown guest \"wbe\" (guests: web)")]
     [TestCase("unknown-activity-parameter.yaml", "activities[0].childWritse", 11, 5, "unknown field; did you mean \"childWrites\"? (allowed: kind, guest, at, every, count, childLifetime, childWrites)")]
     [TestCase("activity-range-outside.yaml", "activities[0].size", 12, 11, "expected offset + size within guest 'web' memory of 256MiB, got 200MiB + 100MiB = 300MiB")]
@@ -40,7 +40,7 @@ public class MalformedScenarioTests
     [TestCase("empty-guests.yaml", "guests", 4, 9, "expected at least one guest, got an empty list")]
     [TestCase("bad-notifier-profile.yaml", "host.notifierProfile", 4, 20, "expected one of modern, legacy2008, got legacy")]
     [TestCase("bad-name.yaml", "name", 1, 7, "expected a name of lower-case letters, digits and '-' ([a-z0-9-]+), got Quick Start")]
-    [TestCase("duration-without-unit.yaml", "duration", 2, 11, "got 10: a unit is required (ms, s, m, h)")]
+    [TestCase("duration-without-unit.yaml", "duration", 2, 11, "got 10: a unit is required (us, ms, s, m, h)")]
     [TestCase("duplicate-key.yaml", "", 7, 5, "YAML syntax error: Duplicate key memory")]
     [TestCase("yaml-syntax.yaml", "", 7, 4, "YAML syntax error: While parsing a block collection, did not find expected '-' indicator.")]
     [TestCase("unclosed-bracket.yaml", "", 7, 5, "YAML syntax error: unexpected end of the document (an unclosed [ or {?)")]

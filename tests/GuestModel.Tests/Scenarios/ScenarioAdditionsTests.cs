@@ -144,4 +144,27 @@ public class ScenarioAdditionsTests
         var error = ScenarioText.LoadErrors(AliasHead + "\n      - { base: 32MiB, size: 16MiB, aliasOf: 0 }\n    mmu: shadow\n").Single();
         Assert.That((error.Path, error.Message), Is.EqualTo(("guests[0].mmu", "expected mmu tdp with aliased memslots (aliasOf), got shadow")), "TDP only");
     }
+
+    [TestCase("at: 0-32us", 0, 32)]
+    [TestCase("at: 10ms-10500us", 10_000, 500)]
+    [TestCase("at: 250us", 250, 0)]
+    public void At_takes_microseconds_and_a_jitter_range(string at, int lowMicros, int widthMicros)
+    {
+        var activity = ScenarioText.LoadValid(ScenarioText.MinimalHead + $"\nactivities:\n  - {{ kind: aging, {at}, every: 125us }}\n").Activities.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(activity.At, Is.EqualTo(TimeSpan.FromMicroseconds(lowMicros)), "the low end, to the microsecond");
+            Assert.That(activity.AtJitter, Is.EqualTo(TimeSpan.FromMicroseconds(widthMicros)), "the width of the range");
+            Assert.That(activity.Every, Is.EqualTo(TimeSpan.FromMicroseconds(125)), "microseconds are not rounded to milliseconds");
+        });
+    }
+
+    [Test]
+    public void A_range_that_runs_backwards_is_refused()
+    {
+        var error = ScenarioText.LoadErrors(ScenarioText.MinimalHead + "\nactivities:\n  - { kind: aging, at: 5ms-1ms }\n").Single();
+        Assert.That((error.Path, error.Message), Is.EqualTo(("activities[0].at",
+            "expected a duration or a range low-high of durations (0-32us, 10ms-12ms) with 0 <= low <= high <= 2147483647ms, got 5ms-1ms")),
+            "named and explained");
+    }
 }

@@ -9,7 +9,7 @@ public sealed class HostPassExecutor(string kind, Func<HostMemoryManager, int, R
 {
     public string Kind => kind;
 
-    /// <summary>The host-wide passes, by their scenario-file names: aging, reclaim, writeback, migrate, ksm.</summary>
+    /// <summary>The host-wide passes, by their scenario-file names: aging, reclaim, writeback, migrate, ksm, khugepaged.</summary>
     public static IEnumerable<HostPassExecutor> All() =>
     [
         new("aging", (m, _, _) => m.AgeAll()),
@@ -17,6 +17,7 @@ public sealed class HostPassExecutor(string kind, Func<HostMemoryManager, int, R
         new("writeback", (m, _, _) => m.WritebackPass()),
         new("migrate", (m, pages, random) => m.MigrateRandomPages(pages, random)),
         new("ksm", (m, _, _) => m.KsmPass()),
+        new("khugepaged", (m, regions, _) => m.CollapsePass(regions)),
     ];
 
     public string Fire(ActivityContext context, ActivitySpec spec) =>
