@@ -76,7 +76,9 @@ public sealed partial class AddressSpace
 
                 table.Used = PteTable.Entries;
                 // set_pmd_at after the folio is set up: a lockless walker that sees the leaf sees initialized subpages.
-                Volatile.Write(ref table.Pmd, Pte.Make(head, Pte.Huge | Pte.Writable | Pte.Dirty | Pte.Accessed));
+                // maybe_pmd_mkwrite: writable only in a writable VMA (a read fault of a read-only one maps it read-only).
+                var writable = vma.CanWrite ? Pte.Writable | Pte.Dirty : 0;
+                Volatile.Write(ref table.Pmd, Pte.Make(head, Pte.Huge | Pte.Accessed | writable));
                 installed = true;
             }
         }

