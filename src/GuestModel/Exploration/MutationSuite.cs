@@ -30,7 +30,7 @@ public sealed class MutationSuite(Func<string, Scenario> load, MutationSuiteOpti
         ("xpmem-no-seq-check", "xpmem.yaml"), ("hmm-skip-when-busy", "oom-refusal.yaml"),
         ("fork-keeps-writable-migration-entry", "fork-migration.yaml"), ("mprotect-keeps-writable-migration-entry", "fork-migration.yaml"),
         ("hva-range-first-slot-only", "aliased-memslots.yaml"),
-        ("thp-split-no-notify", "quickstart.yaml"), ("huge-spte-partial-zap", "quickstart.yaml"),
+        ("thp-split-no-notify", "thp-churn.yaml"), ("huge-spte-partial-zap", "thp-churn.yaml"),
     ];
 
     /// <summary>Variants that have no violation by design (they change statistics, not coherence).</summary>
