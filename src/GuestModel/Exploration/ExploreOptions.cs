@@ -1,3 +1,4 @@
+using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Exploration;
@@ -44,6 +45,22 @@ public sealed record ExploreOptions
 
     /// <summary>At most this many re-runs while shrinking.</summary>
     public int ShrinkRuns { get; init; } = 40;
+
+    /// <summary>These options with the settings a scenario's <c>deterministic:</c> section gives in place of the defaults.</summary>
+    public ExploreOptions WithScenarioDefaults(DeterministicSpec? spec) => spec is null ? this : this with
+    {
+        Strategy = spec.Strategy switch
+        {
+            DeterministicStrategy.Pct => ScheduleStrategyKind.Pct,
+            DeterministicStrategy.Random => ScheduleStrategyKind.Random,
+            _ => Strategy,
+        },
+        Depth = spec.Depth ?? Depth,
+        SwitchProbability = spec.SwitchProbability ?? SwitchProbability,
+        AccessCost = spec.AccessCost ?? AccessCost,
+        MaxSteps = spec.MaxSteps ?? MaxSteps,
+        Duration = spec.ExploreDuration ?? Duration,
+    };
 
     /// <summary>The token of schedule <paramref name="index"/> as explored (strategy and seed, no decisions).</summary>
     public ScheduleToken TokenFor(long index) => new()

@@ -30,14 +30,28 @@ public sealed record ExploreResult
 
     public double Seconds { get; init; }
 
+    /// <summary>Wall seconds from the start to the end of the first failing schedule (before shrinking), or null.</summary>
+    public double? SecondsToViolation { get; init; }
+
+    /// <summary>The process's CPU seconds over the same stretch: what the search cost on a loaded machine.</summary>
+    public double? CpuSecondsToViolation { get; init; }
+
     /// <summary>Steps over every schedule run.</summary>
     public long Steps { get; init; }
 
     /// <summary>FNV-1a over the clean schedules below the first violation (or all), by index: equal searches, equal digests.</summary>
     public string Digest => ExploreDigest.Of(Clean, Violation?.Index);
 
-    /// <summary>0 clean, 1 a violation found.</summary>
-    public int ExitCode => Violation is null ? 0 : 1;
+    /// <summary>
+    /// Stopped (SIGTERM, Ctrl+C) before every schedule ran, without a violation in those that did: not a clean search.
+    /// </summary>
+    public bool Interrupted { get; init; }
+
+    /// <summary>0 clean, 1 a violation found, 4 interrupted before the search ended.</summary>
+    public int ExitCode => Violation is not null ? 1 : Interrupted ? InterruptedExitCode : 0;
+
+    /// <summary>The exit code of a search stopped before it ended without finding a violation.</summary>
+    public const int InterruptedExitCode = 4;
 }
 
 /// <summary>One clean schedule's trace hash.</summary>

@@ -14,6 +14,9 @@ public sealed class Explorer(Scenario scenario, ExploreOptions options)
     public ExploreResult Run(Action<string>? progress, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = Environment.CpuUsage.TotalTime;
+        double? secondsToViolation = null;
+        double? cpuSecondsToViolation = null;
         var clean = new List<ScheduleHash>();
         long steps = 0;
         long run = 0;
@@ -23,6 +26,11 @@ public sealed class Explorer(Scenario scenario, ExploreOptions options)
         {
             var token = options.TokenFor(i);
             var outcome = ScheduleRun.Execute(scenario, token, cancellation);
+            if (cancellation.IsCancellationRequested && !outcome.Failed)
+            {
+                break; // cut short by the stop: neither clean nor failing, and not counted
+            }
+
             run++;
             steps += outcome.Summary.Schedule!.Steps;
             if (outcome.Summary.Schedule.Abandoned is { } abandoned)
@@ -32,7 +40,10 @@ public sealed class Explorer(Scenario scenario, ExploreOptions options)
 
             if (outcome.Failed)
             {
-                progress?.Invoke($"schedule {i}: {outcome.FirstKind} at step {outcome.Summary.Schedule.ViolationStep}; shrinking");
+                secondsToViolation = Math.Round(clock.Elapsed.TotalSeconds, 3);
+                cpuSecondsToViolation = Math.Round((Environment.CpuUsage.TotalTime - cpuAtStart).TotalSeconds, 3);
+                progress?.Invoke($"schedule {i}: {outcome.FirstKind} at step {outcome.Summary.Schedule.ViolationStep} " +
+                    $"({secondsToViolation:0.0} s, {cpuSecondsToViolation:0.0} s of CPU); shrinking");
                 found = new ScheduleShrinker(scenario, options, cancellation).Shrink(token, outcome);
                 break;
             }
@@ -61,6 +72,9 @@ public sealed class Explorer(Scenario scenario, ExploreOptions options)
             Violation = found,
             Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             Steps = steps,
+            Interrupted = found is null && cancellation.IsCancellationRequested,
+            SecondsToViolation = secondsToViolation,
+            CpuSecondsToViolation = cpuSecondsToViolation,
         };
     }
 
@@ -98,13 +112,17 @@ public sealed class Explorer(Scenario scenario, ExploreOptions options)
 
         var violation = shards.Select(s => s.Violation).Where(v => v is not null).OrderBy(v => v!.Index).FirstOrDefault();
         var clean = shards.SelectMany(s => s.Clean).Where(c => violation is null || c.Index < violation.Index).OrderBy(c => c.Index).ToList();
+        var owner = shards.FirstOrDefault(s => violation is not null && ReferenceEquals(s.Violation, violation));
         return first with
         {
             ShardIndex = 0,
             ShardCount = 1,
-            SchedulesRun = violation is null ? first.Schedules : violation.Index + 1,
+            SchedulesRun = violation is null ? shards.Sum(s => s.SchedulesRun) : violation.Index + 1,
             Clean = clean,
             Violation = violation,
+            Interrupted = violation is null && shards.Any(s => s.Interrupted),
+            SecondsToViolation = owner?.SecondsToViolation,
+            CpuSecondsToViolation = owner?.CpuSecondsToViolation,
             Seconds = shards.Max(s => s.Seconds),
             Steps = shards.Sum(s => s.Steps),
         };

@@ -29,8 +29,12 @@ public sealed class ScheduleShrinker(Scenario scenario, ExploreOptions options, 
             bestRun = ScheduleRun.Execute(scenario, best, cancellation);
         }
 
+        // A schedule shrinking could not cut is reported as explored (strategy and seed): the same run, and a token of
+        // a few dozen characters instead of thousands of decisions.
+        var unchanged = best.DroppedActivities.Count == 0 && best.Decisions.SequenceEqual(failing.Decisions);
         return new FoundViolation(found.Index, [.. bestRun.Summary.Violations.ByKind.Keys.Order(StringComparer.Ordinal)],
-            bestRun.Summary.Violations.First.Count > 0 ? bestRun.Summary.Violations.First[0].Detail : string.Empty, best.Encode(), found.Encode(),
+            bestRun.Summary.Violations.First.Count > 0 ? bestRun.Summary.Violations.First[0].Detail : string.Empty,
+            unchanged ? found.Encode() : best.Encode(), found.Encode(),
             bestRun.Summary.Schedule!.ViolationStep, failing.Decisions.Count, best.Decisions.Count, failing.Threads.Count,
             bestRun.Threads.Count, bestRun.Summary.Schedule.TraceHash);
     }

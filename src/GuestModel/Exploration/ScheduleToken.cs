@@ -8,9 +8,10 @@ namespace Hypervisor.GuestModel.Exploration;
 /// <summary>
 /// Everything needed to reproduce one schedule exactly: the scenario file, the run's seed, mutation and profile, the
 /// schedule's limits and either its strategy and seed (as explored) or its list of decisions (as shrunk). Printed as
-/// <c>hv1.</c> followed by the deflated fields in base64url, so it can be pasted into <c>hypervisor replay</c>.
+/// <c>hv2.</c> followed by the deflated binary fields (varints; decisions as step deltas) in base64url, so it can be
+/// pasted into <c>hypervisor replay</c>; the older text form <c>hv1.</c> still reads.
 /// </summary>
-public sealed record ScheduleToken
+public sealed partial record ScheduleToken
 {
     private const string Prefix = "hv1.";
 
@@ -52,8 +53,11 @@ public sealed record ScheduleToken
     /// <summary>The decisions to replay (<see cref="ScheduleStrategyKind.Guided"/> only).</summary>
     public IReadOnlyList<ScheduleDecision> Decisions { get; init; } = [];
 
-    /// <summary>The token as text.</summary>
-    public string Encode()
+    /// <summary>The token as text (<c>hv2.</c>: binary fields, deflated, base64url).</summary>
+    public string Encode() => BinaryPrefix + Base64Url(Deflate(ToBinary()));
+
+    /// <summary>The token in the older text form (<c>hv1.</c>), which <see cref="TryDecode"/> still reads.</summary>
+    public string EncodeText()
     {
         var fields = new[]
         {
@@ -62,14 +66,30 @@ public sealed record ScheduleToken
             N(Depth), SwitchProbability.ToString("R", CultureInfo.InvariantCulture), N(Index),
             string.Join(',', DroppedActivities.Select(d => N(d))), EncodeDecisions(Decisions),
         };
-        var raw = Encoding.UTF8.GetBytes(string.Join(';', fields));
+        return Prefix + Base64Url(Deflate(Encoding.UTF8.GetBytes(string.Join(';', fields))));
+    }
+
+    private static byte[] Deflate(byte[] raw)
+    {
         using var buffer = new MemoryStream();
         using (var deflate = new DeflateStream(buffer, CompressionLevel.SmallestSize, leaveOpen: true))
         {
             deflate.Write(raw);
         }
 
-        return Prefix + Convert.ToBase64String(buffer.ToArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return buffer.ToArray();
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static byte[] Inflate(string base64Url)
+    {
+        var b64 = base64Url.Trim().Replace('-', '+').Replace('_', '/');
+        b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+        using var input = new DeflateStream(new MemoryStream(Convert.FromBase64String(b64)), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
     }
 
     /// <summary>Reads a token; false with a one-line reason if it is not one.</summary>
@@ -78,19 +98,20 @@ public sealed record ScheduleToken
         ArgumentNullException.ThrowIfNull(text);
         token = null;
         problem = null;
+        if (text.StartsWith(BinaryPrefix, StringComparison.Ordinal))
+        {
+            return TryFromBinary(text[BinaryPrefix.Length..], out token, out problem);
+        }
+
         if (!text.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            problem = $"a replay token starts with '{Prefix}'";
+            problem = $"a replay token starts with '{BinaryPrefix}' (or the older '{Prefix}')";
             return false;
         }
 
         try
         {
-            var b64 = text[Prefix.Length..].Trim().Replace('-', '+').Replace('_', '/');
-            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            using var input = new DeflateStream(new MemoryStream(Convert.FromBase64String(b64)), CompressionMode.Decompress);
-            using var reader = new StreamReader(input, Encoding.UTF8);
-            var f = reader.ReadToEnd().Split(';');
+            var f = Encoding.UTF8.GetString(Inflate(text[Prefix.Length..])).Split(';');
             if (f.Length != 14)
             {
                 problem = "the token is damaged (wrong number of fields)";

@@ -35,11 +35,13 @@ public sealed class ScenarioRunner(ActivityExecutors? executors = null)
             scenario = scenario with { Activities = [.. scenario.Activities.Where((_, i) => !options.ExcludedActivities.Contains(i))] };
         }
 
-        if (options.Schedule is not { } settings)
+        // A scenario's deterministic: section makes its runs controlled (and sets the scheduler's defaults).
+        if (ScheduleSettings.For(scenario, options.Schedule) is not { } settings)
         {
             return RunCore(scenario, options, mutation, seed, TimeProvider.System, null, cancellation);
         }
 
+        options = options with { Schedule = settings };
         using var scheduler = new ControlledScheduler(settings.Scheduler with { Seed = settings.Seed ?? seed });
         var summary = scheduler.RunMain("runner", () => RunCore(scenario, options, mutation, seed, scheduler.Time, scheduler, cancellation));
         settings.Completed?.Invoke(scheduler);

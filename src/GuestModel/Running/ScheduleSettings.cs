@@ -1,3 +1,4 @@
+using Hypervisor.GuestModel.Scenarios;
 using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Running;
@@ -25,4 +26,44 @@ public sealed record ScheduleSettings
 
     /// <summary>Called on the runner's thread with the scheduler once the run ended (its trace, decisions, hash).</summary>
     public Action<ControlledScheduler>? Completed { get; init; }
+
+    /// <summary>
+    /// The scenario's <c>deterministic:</c> section, when it has one, overrides these settings (<c>run
+    /// --deterministic</c>); false for settings that are complete already (a replay token's).
+    /// </summary>
+    public bool UseScenarioSettings { get; init; }
+
+    /// <summary>
+    /// The settings a run of <paramref name="scenario"/> uses given the caller's <paramref name="asked"/>: a scenario
+    /// with a <c>deterministic:</c> section is controlled even when nothing was asked, with its settings.
+    /// </summary>
+    public static ScheduleSettings? For(Scenario scenario, ScheduleSettings? asked)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        if (scenario.Deterministic is not { } spec || asked is { UseScenarioSettings: false })
+        {
+            return asked;
+        }
+
+        var settings = asked ?? new ScheduleSettings();
+        var scheduler = settings.Scheduler;
+        return settings with
+        {
+            Seed = spec.Seed ?? settings.Seed,
+            AccessCost = spec.AccessCost ?? settings.AccessCost,
+            Scheduler = scheduler with
+            {
+                Strategy = spec.Strategy switch
+                {
+                    DeterministicStrategy.Pct => ScheduleStrategyKind.Pct,
+                    DeterministicStrategy.Random => ScheduleStrategyKind.Random,
+                    _ => scheduler.Strategy,
+                },
+                Depth = spec.Depth ?? scheduler.Depth,
+                SwitchProbability = spec.SwitchProbability ?? scheduler.SwitchProbability,
+                MaxSteps = spec.MaxSteps ?? scheduler.MaxSteps,
+                ExpectedSteps = spec.MaxSteps ?? scheduler.ExpectedSteps,
+            },
+        };
+    }
 }

@@ -57,6 +57,12 @@ public sealed record Scenario
     /// <summary>Secondary MMUs besides the guests' VMs (HMM mirrors, GRU TLBs, XPMEM exports), in file order.</summary>
     public IReadOnlyList<Clients.ClientSpec> Clients { get; init; } = [];
 
+    /// <summary>
+    /// The <c>deterministic:</c> section: when present, runs are controlled by default and <c>explore</c> takes its
+    /// defaults from it; null for a free-running scenario.
+    /// </summary>
+    public DeterministicSpec? Deterministic { get; init; }
+
     /// <summary>Where the scenario came from (a path or a display name), for messages.</summary>
     public string? Source { get; init; }
 

@@ -9,10 +9,15 @@ public static class ScenarioFields
 {
     /// <summary>Keys of the document root.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
-        ["name", "description", "seed", "duration", "accessBudget", "accessesPerVcpu", "statsInterval", "restart", "host", "guests", "activities", "clients"];
+        ["name", "description", "seed", "duration", "accessBudget", "accessesPerVcpu", "statsInterval", "restart", "host", "guests", "activities",
+            "clients", "deterministic"];
 
     /// <summary>Keys of <c>host</c>.</summary>
     public static IReadOnlyList<string> Host { get; } = ["ram", "swap", "notifierProfile", "cpus", "tableFree", "gupFast", "walkerDelayEvery"];
+
+    /// <summary>Keys of <c>deterministic</c>.</summary>
+    public static IReadOnlyList<string> Deterministic { get; } =
+        ["seed", "strategy", "depth", "switchProbability", "accessCost", "maxSteps", "exploreDuration"];
 
     /// <summary>Keys of an entry of <c>guests</c>.</summary>
     public static IReadOnlyList<string> Guest { get; } =

@@ -197,6 +197,7 @@ public sealed partial class ScenarioLoader
         var guests = ReadGuests(reader, host);
         var activities = ReadActivities(reader, host, guests);
         var clients = Clients.ClientSpecReader.Read(reader, guests);
+        var deterministic = ReadDeterministic(reader.Mapping("deterministic"));
         reader.ReportUnknownKeys(ScenarioFields.TopLevel);
         var threads = guests.Sum(g => g.Vcpus) + activities.Count;
         if (threads > ScenarioLimits.MaxThreads)
@@ -219,6 +220,7 @@ public sealed partial class ScenarioLoader
             Guests = [.. guests],
             Activities = [.. activities],
             Clients = clients,
+            Deterministic = deterministic,
         };
     }
 

@@ -16,43 +16,55 @@ namespace Hypervisor.Host.Cli;
 /// replay token (exit 1), or reports every schedule clean (exit 0). <c>explore --merge FILE...</c> combines shard
 /// results written with <c>--out</c>.
 /// </summary>
-internal static class ExploreVerb
+internal static partial class ExploreVerb
 {
     public static Command Create()
     {
         var scenario = new Argument<string?>("scenario") { Description = "The scenario file to explore.", Arity = ArgumentArity.ZeroOrOne };
         var schedules = new Option<long>("--schedules") { Description = "Schedules in the whole search (all shards together).", DefaultValueFactory = _ => 1000 };
-        var strategy = new Option<string>("--strategy") { Description = "random (random walk) or pct (priority change points).", DefaultValueFactory = _ => "random" };
-        var depth = new Option<int>("--depth") { Description = "PCT bug depth (change points + 1).", DefaultValueFactory = _ => 3 };
+        var strategy = new Option<string?>("--strategy") { Description = "random (random walk) or pct (priority change points); default the scenario's deterministic.strategy, else random." };
+        var depth = new Option<int?>("--depth") { Description = "PCT bug depth (change points + 1); default the scenario's deterministic.depth, else 3." };
         var mutation = new Option<string?>("--mutation") { Description = "Explore a deliberately broken variant: " + string.Join(", ", MutationCatalog.Names) + "." };
         var profile = new Option<string?>("--profile") { Description = "Override the notifier API profile: modern or legacy2008." };
         var seed = new Option<ulong?>("--seed") { Description = "The run seed (default the scenario's); schedule i's scheduler seed derives from it and i." };
         var shard = new Option<string?>("--shard") { Description = "I/N: run only schedules with index ≡ I (mod N), e.g. $(JOB_COMPLETION_INDEX)/8." };
-        var duration = new Option<string>("--duration") { Description = "Virtual duration of each schedule.", DefaultValueFactory = _ => "60ms" };
-        var maxSteps = new Option<long>("--max-steps") { Description = "Step budget of each schedule.", DefaultValueFactory = _ => 30_000 };
+        var duration = new Option<string?>("--duration") { Description = "Virtual duration of each schedule; default the scenario's deterministic.exploreDuration, else 60ms." };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Step budget of each schedule; default the scenario's deterministic.maxSteps, else 30000." };
+        var accessCost = new Option<string?>("--access-cost") { Description = "Virtual time of one guest access (larger: activities come sooner in steps); default the scenario's deterministic.accessCost, else 0.02ms." };
         var noShrink = new Option<bool>("--no-shrink") { Description = "Report the failing schedule as found, without shrinking it." };
         var output = new Option<string?>("--out") { Description = "Write the result (JSON) to this file: a shard's, or the merged one." };
         var merge = new Option<string[]>("--merge") { Description = "Merge shard results written with --out.", AllowMultipleArgumentsPerToken = true };
+        var (allMutations, seeds, budget) = AllMutationsOptions();
         var command = new Command("explore", "Search thread interleavings for a violation under the controlled scheduler.")
         {
-            scenario, schedules, strategy, depth, mutation, profile, seed, shard, duration, maxSteps, noShrink, output, merge,
+            scenario, schedules, strategy, depth, mutation, profile, seed, shard, duration, maxSteps, accessCost, noShrink, output, merge,
+            allMutations, seeds, budget,
         };
         command.SetAction((parse, cancellation) =>
         {
+            if (parse.GetValue(allMutations))
+            {
+                return Task.FromResult(AllMutations(parse.GetValue(mutation), parse.GetValue(seeds), parse.GetValue(budget)!, parse.GetValue(output), cancellation));
+            }
+
             if (parse.GetValue(merge) is { Length: > 0 } files)
             {
                 return Task.FromResult(Merge(files, parse.GetValue(output)));
             }
 
-            var options = ParseOptions(parse.GetValue(scenario), parse.GetValue(schedules), parse.GetValue(strategy)!, parse.GetValue(depth),
-                parse.GetValue(mutation), parse.GetValue(profile), parse.GetValue(shard), parse.GetValue(duration)!, parse.GetValue(maxSteps));
+            var options = ParseOptions(parse.GetValue(scenario), parse.GetValue(schedules), parse.GetValue(strategy), parse.GetValue(depth),
+                parse.GetValue(mutation), parse.GetValue(profile), parse.GetValue(shard), parse.GetValue(duration), parse.GetValue(maxSteps), parse.GetValue(accessCost));
             return Task.FromResult(Explore(options with { Shrink = !parse.GetValue(noShrink) }, parse.GetValue(seed), parse.GetValue(output), cancellation));
         });
         return command;
     }
 
-    private static ExploreOptions ParseOptions(string? scenario, long schedules, string strategy, int depth, string? mutation, string? profile,
-        string? shard, string duration, long maxSteps)
+    /// <summary>
+    /// The search the options describe; what the command line leaves out comes from the scenario's
+    /// <c>deterministic:</c> section (read later, in <see cref="Explore"/>), else from <see cref="ExploreOptions"/>.
+    /// </summary>
+    private static Parsed ParseOptions(string? scenario, long schedules, string? strategy, int? depth, string? mutation, string? profile,
+        string? shard, string? duration, long? maxSteps, string? accessCost)
     {
         if (scenario is null)
         {
@@ -64,15 +76,16 @@ internal static class ExploreVerb
             throw new BadInputException($"--schedules: expected a positive number, got {schedules}");
         }
 
-        var kind = strategy switch
+        ScheduleStrategyKind? kind = strategy switch
         {
+            null => null,
             "random" => ScheduleStrategyKind.Random,
             "pct" => ScheduleStrategyKind.Pct,
             _ => throw new BadInputException($"--strategy: expected random or pct, got '{strategy}'"),
         };
-        if (depth is < 1 or > 64)
+        if (depth is < 1 or > ScenarioLoader.MaxPctDepth)
         {
-            throw new BadInputException($"--depth: expected 1 to 64, got {depth}");
+            throw new BadInputException($"--depth: expected 1 to {ScenarioLoader.MaxPctDepth}, got {depth}");
         }
 
         if (mutation is not null && (mutation.Length == 0 || !MutationCatalog.TryParse(mutation, out _)))
@@ -85,9 +98,26 @@ internal static class ExploreVerb
             throw new BadInputException($"--profile: expected modern or legacy2008, got '{profile}'");
         }
 
-        if (!ScenarioUnits.TryParseDuration(duration, out var span, out _) || span <= TimeSpan.Zero || ScenarioLimits.CheckTimer(span) is not null)
+        TimeSpan? span = null;
+        if (duration is not null)
         {
-            throw new BadInputException($"--duration: expected a positive duration such as 60ms, got '{duration}'");
+            if (!ScenarioUnits.TryParseDuration(duration, out var parsed, out _) || parsed <= TimeSpan.Zero || ScenarioLimits.CheckTimer(parsed) is not null)
+            {
+                throw new BadInputException($"--duration: expected a positive duration such as 60ms, got '{duration}'");
+            }
+
+            span = parsed;
+        }
+
+        TimeSpan? cost = null;
+        if (accessCost is not null)
+        {
+            if (!ScenarioUnits.TryParseDuration(accessCost, out var parsed, out _) || parsed <= TimeSpan.Zero || parsed > TimeSpan.FromSeconds(1))
+            {
+                throw new BadInputException($"--access-cost: expected a positive duration up to 1s such as 0.02ms, got '{accessCost}'");
+            }
+
+            cost = parsed;
         }
 
         if (maxSteps < 1)
@@ -96,11 +126,33 @@ internal static class ExploreVerb
         }
 
         var (index, count) = ParseShard(shard);
-        return new ExploreOptions
+        return new Parsed(new ExploreOptions
         {
-            ScenarioPath = scenario, Schedules = schedules, Strategy = kind, Depth = depth, Mutation = mutation, Profile = profile,
-            ShardIndex = index, ShardCount = count, Duration = span, MaxSteps = maxSteps,
-        };
+            ScenarioPath = scenario, Schedules = schedules, Mutation = mutation, Profile = profile, ShardIndex = index, ShardCount = count,
+        }, kind, depth, span, maxSteps, cost);
+    }
+
+    /// <summary>The command line's search, and the settings it gave (null: the scenario's or the default).</summary>
+    private sealed record Parsed(ExploreOptions Options, ScheduleStrategyKind? Strategy, int? Depth, TimeSpan? Duration, long? MaxSteps,
+        TimeSpan? AccessCost)
+    {
+        public bool Shrink { get; init; } = true;
+
+        /// <summary>The search on <paramref name="scenario"/>: the command line first, then its deterministic section.</summary>
+        public ExploreOptions For(Scenario scenario, ulong? seed)
+        {
+            var options = Options.WithScenarioDefaults(scenario.Deterministic);
+            return options with
+            {
+                Seed = seed ?? scenario.Seed,
+                Strategy = Strategy ?? options.Strategy,
+                Depth = Depth ?? options.Depth,
+                Duration = Duration ?? options.Duration,
+                MaxSteps = MaxSteps ?? options.MaxSteps,
+                AccessCost = AccessCost ?? options.AccessCost,
+                Shrink = Shrink,
+            };
+        }
     }
 
     /// <summary>"I/N" with 0 ≤ I &lt; N; null is the whole search.</summary>
@@ -121,12 +173,12 @@ internal static class ExploreVerb
         return (i, n);
     }
 
-    private static int Explore(ExploreOptions options, ulong? seed, string? output, CancellationToken cancellation)
+    private static int Explore(Parsed parsed, ulong? seed, string? output, CancellationToken cancellation)
     {
-        var loaded = ScenarioFiles.LoadAll([options.ScenarioPath], Console.Error) ?? throw new BadInputException(
-            $"{options.ScenarioPath}: the scenario does not load");
+        var loaded = ScenarioFiles.LoadAll([parsed.Options.ScenarioPath], Console.Error) ?? throw new BadInputException(
+            $"{parsed.Options.ScenarioPath}: the scenario does not load");
         var scenario = loaded[0];
-        options = options with { Seed = seed ?? scenario.Seed };
+        var options = parsed.For(scenario, seed);
         if (output is not null)
         {
             OutputFile.Check("--out", output, [RepositoryPaths.Resolve(options.ScenarioPath)]);
@@ -135,7 +187,7 @@ internal static class ExploreVerb
         var shardText = options.ShardCount == 1 ? string.Empty : $" (shard {options.ShardIndex}/{options.ShardCount})";
         Console.WriteLine($"exploring {scenario.Name}: {options.Schedules:N0} schedules{shardText}, strategy {Names.Kebab(options.Strategy.ToString())}" +
             (options.Strategy == ScheduleStrategyKind.Pct ? $" depth {options.Depth}" : string.Empty) +
-            $", seed {options.Seed}, mutation {options.Mutation ?? "none"}, {options.Duration.TotalMilliseconds:0.#} ms virtual, at most {options.MaxSteps:N0} steps each");
+            $", seed {options.Seed}, mutation {options.Mutation ?? "none"}, {options.Duration.TotalMilliseconds:0.#} ms virtual, at most {options.MaxSteps:N0} steps each, {options.AccessCost.TotalMilliseconds:0.####} ms per access");
         var result = new Explorer(scenario, options).Run(Console.WriteLine, cancellation);
         Print(result);
         if (output is not null)
@@ -177,6 +229,13 @@ internal static class ExploreVerb
     private static void Print(ExploreResult result)
     {
         var rate = result.Seconds > 0 ? result.SchedulesRun / result.Seconds : 0;
+        if (result.Violation is null && result.Interrupted)
+        {
+            Console.WriteLine($"interrupted after {result.SchedulesRun:N0} of {result.Schedules:N0} schedules ({result.Seconds:0.0} s): " +
+                "no violation in those, the search is incomplete");
+            return;
+        }
+
         if (result.Violation is not { } v)
         {
             Console.WriteLine($"clean: {result.SchedulesRun:N0} schedules, {result.Steps:N0} steps, {result.Seconds:0.0} s ({rate:0.0} schedules/s), digest {result.Digest}");

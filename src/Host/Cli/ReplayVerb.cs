@@ -16,7 +16,7 @@ internal static class ReplayVerb
 {
     public static Command Create()
     {
-        var token = new Argument<string>("token") { Description = "A replay token printed by explore (hv1.…)." };
+        var token = new Argument<string>("token") { Description = "A replay token printed by explore (hv2.… or the older hv1.…)." };
         var window = new Option<int>("--window") { Description = "Steps to print before the violation.", DefaultValueFactory = _ => 40 };
         var trace = new Option<string?>("--trace") { Description = "Write every step of the run as JSON lines to this file." };
         var logDir = new Option<string?>("--log-dir") { Description = "Write the run's JSON log (the daemon's format, for analyze) into this directory." };

@@ -66,7 +66,7 @@ internal static class RunVerb
                     new RunOptions
                     {
                         Seed = parse.GetValue(seed), Mutation = parse.GetValue(mutation), Mmu = mode,
-                        Schedule = parse.GetValue(deterministic) ? new ScheduleSettings() : null,
+                        Schedule = parse.GetValue(deterministic) ? new ScheduleSettings { UseScenarioSettings = true } : null,
                         CheckAfterOps = parse.GetValue(checkAfterOps),
                     },
                     parse.GetValue(duration), parse.GetValue(profile), parse.GetValue(summary), parse.GetValue(logDir), parse.GetValue(config),

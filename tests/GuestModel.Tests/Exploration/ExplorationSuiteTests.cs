@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hypervisor.GuestModel.Exploration;
 using Hypervisor.GuestModel.Scenarios;
 using NUnit.Framework;
@@ -16,57 +15,31 @@ namespace Hypervisor.GuestModel.Tests.Exploration;
 [NonParallelizable]
 public class ExplorationSuiteTests
 {
-    /// <summary>Each variant with the scenario that exercises it (no-young-propagation has no violation by design).</summary>
-    private static readonly (string Mutation, string Scenario)[] Variants =
-    [
-        ("no-seq-check", "race-hunt.yaml"), ("no-in-progress-check", "race-hunt.yaml"), ("seq-after-gup", "race-hunt.yaml"),
-        ("no-tlb-flush", "race-hunt.yaml"), ("no-zap", "race-hunt.yaml"), ("no-release", "race-hunt.yaml"),
-        ("unregister-without-wait", "race-hunt.yaml"), ("legacy-invalidate-after-free", "race-hunt.yaml"),
-        ("free-before-invalidate", "race-hunt.yaml"), ("end-order-swapped", "race-hunt.yaml"), ("table-free-before-flush", "race-hunt.yaml"),
-        ("rmap-walk-without-ptl", "race-hunt.yaml"), ("register-without-pin", "reregister-exit.yaml"),
-        ("no-dirty-propagation", "writeback.yaml"), ("xip-unmap-without-notify", "xip.yaml"), ("cluster-range-one-page", "nonlinear-reclaim.yaml"),
-        ("no-gpt-write-protect", "shadow-paging.yaml"), ("rmap-zaps-one-alias", "shadow-paging.yaml"), ("no-invlpg-flush", "shadow-paging.yaml"),
-        ("table-free-no-sync", "lockless-walkers.yaml"), ("walker-counter-no-barrier", "lockless-walkers.yaml"),
-        ("hmm-no-set-seq", "gpu-mirror.yaml"), ("gru-no-purge", "gru.yaml"), ("xpmem-no-ack-wait", "xpmem.yaml"),
-        ("xpmem-no-seq-check", "xpmem.yaml"), ("hmm-skip-when-busy", "oom-refusal.yaml"),
-    ];
-
-    private static IEnumerable<TestCaseData> Cases() => Variants.Select(v => new TestCaseData(v.Mutation, v.Scenario).SetName($"{v.Mutation} on {v.Scenario}"));
+    private static IEnumerable<TestCaseData> Cases() =>
+        MutationSuite.Variants.Select(v => new TestCaseData(v.Mutation, v.Scenario).SetName($"{v.Mutation} on {v.Scenario}"));
 
     private static Scenario Load(string file)
     {
-        var result = ScenarioLoader.Default.LoadFile(Path.Combine(RepoPaths.ScenarioDirectory, file));
+        var result = ScenarioLoader.Default.LoadFile(Path.Combine(RepoPaths.ScenarioDirectory, Path.GetFileName(file)));
         Assert.That(result.Errors, Is.Empty, $"{file} loads");
         return result.Scenario!;
     }
 
     [TestCaseSource(nameof(Cases))]
-    [CancelAfter(180_000)]
+    [CancelAfter(300_000)]
     public void Explore_finds_the_variant_within_30_seconds_with_a_token_that_replays_it(string mutation, string file, CancellationToken token)
     {
-        var scenario = Load(file);
-        var options = new ExploreOptions
-        {
-            ScenarioPath = Path.Combine("config", "scenarios", file),
-            Schedules = 100_000,
-            Mutation = mutation,
-            Seed = scenario.Seed,
-            Duration = TimeSpan.FromMilliseconds(40),
-            MaxSteps = 60_000,
-            ShrinkRuns = 10,
-        };
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(token);
-        budget.CancelAfter(TimeSpan.FromSeconds(30));
-        var clock = Stopwatch.StartNew();
-        var result = new Explorer(scenario, options).Run(line => TestContext.Out.WriteLine(line), budget.Token);
-        TestContext.Out.WriteLine($"{mutation}: {result.SchedulesRun} schedules, {clock.Elapsed.TotalSeconds:0.0} s, token {result.Violation?.Token}");
-        Assert.That(result.Violation, Is.Not.Null, $"{mutation} is found within 30 s ({result.SchedulesRun} schedules searched)");
-        Assert.That(ScheduleToken.TryDecode(result.Violation!.Token, out var replayToken, out var problem), Is.True, problem ?? "the token reads back");
-        var replay = ScheduleRun.Execute(scenario, replayToken!, token);
+        // The measurement `hypervisor explore --all-mutations --seeds 1` makes: 30 s of CPU time for the search.
+        var suite = new MutationSuite(Load, new MutationSuiteOptions { Seeds = 1, Budget = TimeSpan.FromSeconds(30) });
+        var trial = suite.Measure(mutation, file, line => TestContext.Out.WriteLine(line), token).Trials.Single();
+        TestContext.Out.WriteLine($"{mutation}: {trial.Schedules} schedules, {trial.Seconds:0.0} s ({trial.CpuSeconds:0.0} s of CPU), token {trial.Token}");
+        Assert.That(trial.Found, Is.True, $"{mutation} is found within 30 s of CPU ({trial.Schedules} schedules searched)");
+        Assert.That(ScheduleToken.TryDecode(trial.Token!, out var replayToken, out var problem), Is.True, problem ?? "the token reads back");
+        var replay = ScheduleRun.Execute(Load(file), replayToken!, token);
         Assert.Multiple(() =>
         {
             Assert.That(replay.Failed, Is.True, "the token replays to a violation");
-            Assert.That(replay.Summary.Schedule!.TraceHash, Is.EqualTo(result.Violation.TraceHash), "the same interleaving");
+            Assert.That(replay.Summary.Schedule!.TraceHash, Is.EqualTo(trial.TraceHash), "the same interleaving");
         });
     }
 

@@ -62,6 +62,51 @@ public class ReplayTokenTests
     }
 
     [Test]
+    public void A_token_of_thousands_of_decisions_stays_small_and_reads_back_exactly()
+    {
+        // An unshrunk random walk: a switch every eight steps or so, among 21 threads.
+        var random = new Random(2024);
+        var decisions = new List<ScheduleDecision>();
+        long step = 0;
+        for (var i = 0; i < 6_000; i++)
+        {
+            step += 1 + random.Next(16);
+            decisions.Add(new ScheduleDecision(step, random.Next(21)));
+        }
+
+        var token = Small().TokenFor(9) with { Strategy = ScheduleStrategyKind.Guided, Decisions = decisions, DroppedActivities = [3, 7] };
+        var binary = token.Encode();
+        var text = token.EncodeText();
+        TestContext.Out.WriteLine($"6,000 decisions: hv2 {binary.Length} characters, hv1 {text.Length}");
+        Assert.That(ScheduleToken.TryDecode(binary, out var decoded, out var problem), Is.True, problem ?? "the hv2 token reads back");
+        Assert.That(ScheduleToken.TryDecode(text, out var fromText, out problem), Is.True, problem ?? "the older hv1 form still reads");
+        Assert.Multiple(() =>
+        {
+            Assert.That(binary, Does.StartWith("hv2."), "tokens are written in the binary form");
+            Assert.That(decoded!.Decisions, Is.EqualTo(decisions), "every decision survives");
+            Assert.That(decoded with { Decisions = token.Decisions, DroppedActivities = token.DroppedActivities }, Is.EqualTo(token),
+                "every other field survives");
+            Assert.That(decoded.DroppedActivities, Is.EqualTo(token.DroppedActivities), "the dropped activities survive");
+            Assert.That(fromText!.Decisions, Is.EqualTo(decisions), "the text form reads back the same decisions");
+            Assert.That(binary.Length, Is.LessThan(text.Length), "varints beat decimal text");
+            Assert.That(binary.Length, Is.LessThan(6_000 * 2), "under two characters per decision");
+        });
+    }
+
+    [Test]
+    public void A_damaged_binary_token_is_refused_with_a_reason()
+    {
+        var good = Small().TokenFor(1).Encode();
+        Assert.Multiple(() =>
+        {
+            Assert.That(ScheduleToken.TryDecode(good[..(good.Length / 2)], out _, out var problem), Is.False, "cut in half");
+            Assert.That(problem, Does.Contain("damaged"), "the reason says the token is damaged");
+            Assert.That(ScheduleToken.TryDecode("hv2.AAAA", out _, out problem), Is.False, "not deflated fields");
+            Assert.That(problem, Does.Contain("damaged"), "the reason says the token is damaged");
+        });
+    }
+
+    [Test]
     public void Shard_layouts_give_schedule_i_the_same_seed()
     {
         var whole = Small();

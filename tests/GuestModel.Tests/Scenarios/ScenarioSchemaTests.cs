@@ -28,6 +28,7 @@ public class ScenarioSchemaTests
         yield return Section("workload", ScenarioFields.Workload, s => s.GetProperty("$defs").GetProperty("workload"));
         yield return Section("phase", ScenarioFields.Phase, s => s.GetProperty("$defs").GetProperty("phase"));
         yield return Section("vcpuWorkload", ScenarioFields.VcpuWorkload, s => s.GetProperty("$defs").GetProperty("vcpuWorkload"));
+        yield return Section("deterministic", ScenarioFields.Deterministic, s => s.GetProperty("$defs").GetProperty("deterministic"));
 
         static TestCaseData Section(string name, IReadOnlyList<string> fields, Func<JsonElement, JsonElement> select) =>
             new TestCaseData(fields, select).SetArgDisplayNames(name);
@@ -72,6 +73,8 @@ public class ScenarioSchemaTests
                 Is.EqualTo(ScenarioFields.EnumValues<RestartPolicy>()), "restart policies");
             Assert.That(EnumOf(Defs.GetProperty("guest").GetProperty("properties").GetProperty("mmu")),
                 Is.EqualTo(ScenarioFields.EnumValues<MmuMode>()), "MMU modes");
+            Assert.That(EnumOf(Defs.GetProperty("deterministic").GetProperty("properties").GetProperty("strategy")),
+                Is.EqualTo(ScenarioFields.EnumValues<DeterministicStrategy>()), "deterministic strategies");
         });
     }
 
@@ -107,6 +110,7 @@ public class ScenarioSchemaTests
         var docs = File.ReadAllText(RepoPaths.DocsFile);
         var names = ScenarioFields.TopLevel.Concat(ScenarioFields.Host).Concat(ScenarioFields.Guest).Concat(ScenarioFields.Memslot)
             .Concat(ScenarioFields.Phase).Concat(ScenarioFields.Workload).Concat(ScenarioFields.VcpuWorkload).Concat(ScenarioFields.Activity)
+            .Concat(ScenarioFields.Deterministic).Concat(ScenarioFields.EnumValues<DeterministicStrategy>())
             .Concat(ScenarioFields.EnumValues<AccessPattern>()).Concat(ScenarioFields.EnumValues<VmaKind>())
             .Concat(ScenarioFields.EnumValues<NotifierProfile>()).Concat(ScenarioFields.EnumValues<RestartPolicy>())
             .Concat(ScenarioFields.EnumValues<MmuMode>())

@@ -4,6 +4,7 @@ using Hypervisor.GuestModel.Scenarios.Activities;
 using Hypervisor.HostMemory;
 using Hypervisor.HostMemory.AddressSpaces;
 using Hypervisor.HostMemory.Diagnostics;
+using Hypervisor.HostMemory.Scheduling;
 
 namespace Hypervisor.GuestModel.Running.Activities;
 
@@ -46,7 +47,10 @@ public sealed class ForkExecutor : IActivityExecutor
         var pause = parameters.ChildWrites == 0 ? parameters.ChildLifetime
             : parameters.ChildLifetime / Math.Max(1, parameters.ChildWrites / OpsPerPause);
         var ops = 0;
-        var deadline = DateTime.UtcNow + parameters.ChildLifetime;
+        // The run's clock, not the wall clock: in a controlled run the child's lifetime is virtual time, so a replay
+        // wakes it at the same step whatever the machine's load.
+        var clock = (TimeProvider?)SchedulingPoint.VirtualTime ?? TimeProvider.System;
+        var deadline = clock.GetTimestamp() + (long)(parameters.ChildLifetime.Ticks * (clock.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
         while (ops < parameters.ChildWrites && !context.Control.StopRequested)
         {
             var page = context.Random.NextInt64(guest.Spec.Pages);
@@ -62,7 +66,7 @@ public sealed class ForkExecutor : IActivityExecutor
             }
         }
 
-        context.Control.Sleep(deadline - DateTime.UtcNow);
+        context.Control.Sleep(clock.GetElapsedTime(clock.GetTimestamp(), deadline));
         checker.VerifyOwnWrites(child);
         child.Exit();
         return $"child {childId}: {ops} accesses, {checker.Violations} isolation violations";
