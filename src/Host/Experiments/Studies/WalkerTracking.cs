@@ -40,8 +40,10 @@ internal sealed class WalkerTracking : Experiment
         (`MMU_GATHER_RCU_TABLE_FREE`: tables freed after a grace period, munmap does not wait), `walker-counter`
         (Bras's 2019 proposal: walkers `atomic_inc`/`atomic_dec` a per-mm count with full barriers, munmap sends the IPI
         only while it is non-zero). Measured: munmap time, and the walkers' time per walk over each round (wall time × walkers ÷ walks, so
-        time a walker could not run counts). Schemes and walker counts in an order drawn from the seed. THP collapse (`khugepaged`'s
-        `collapse_huge_page`) is not modelled by the simulator, so collapse latency is not measured.
+        time a walker could not run counts), and the latency of `khugepaged`'s `collapse_huge_page` of the region's first
+        2 MiB filled with 4 KiB pages (range start, PMD cleared and flushed, `tlb_remove_table_sync_one` — the point
+        where the scheme must make lockless walkers of the old table finish — then copy and the huge PMD) with the
+        share of collapses that gave up because a walker held a reference. Schemes and walker counts in an order drawn from the seed.
         """;
 
     public override void Run(ExperimentContext context)
@@ -65,7 +67,10 @@ internal sealed class WalkerTracking : Experiment
     {
         var host = new HostSystem(new HostOptions { RamBytes = 64L << 20, TableFree = scheme, Cpus = 8 });
         var mm = host.CreateAddressSpace("vmm", NotifierProfile.Modern);
-        var at = mm.Mmap((ulong)Pages * Hva.PageSize, VmaKind.AnonymousPrivate, Protection.ReadWrite);
+        // The region starts on a 2 MiB boundary (inside a mapping 2 MiB larger) so that its first half can collapse.
+        var mapped = mm.Mmap((ulong)Pages * Hva.PageSize + AddressSpace.HugePageSize, VmaKind.AnonymousPrivate, Protection.ReadWrite);
+        var at = new Hva((mapped.Value + AddressSpace.HugePageSize - 1) & ~(AddressSpace.HugePageSize - 1));
+        mm.Thp = ThpMode.Never; // faults map 4 KiB pages; only the timed collapse turns huge pages on
         using var stop = new CancellationTokenSource();
         var counts = new long[walkers];
         var threads = Enumerable.Range(0, walkers).Select(w => new Thread(() => Walk(mm, at, seed * 31 + w, counts, w, stop.Token))
@@ -101,6 +106,13 @@ internal sealed class WalkerTracking : Experiment
                 }
 
                 context.Record(variant, "munmap", "µs", walkers, seed, munmap.TotalMicroseconds);
+                var collapse = TimeCollapse(mm, at);
+                if (collapse is { } took)
+                {
+                    context.Record(variant, "collapse", "µs", walkers, seed, took.TotalMicroseconds);
+                }
+
+                context.Record(variant, "collapse failed", "share", walkers, seed, collapse is null ? 1 : 0);
                 var walks = Sum(counts) - walksBefore;
                 if (walks > 0)
                 {
@@ -119,6 +131,34 @@ internal sealed class WalkerTracking : Experiment
         {
             throw new InvalidOperationException($"the {variant} scheme reported {host.Violations.Total} violations: the experiment measures correct schemes only");
         }
+    }
+
+    /// <summary>
+    /// Fills the region's first 2 MiB with 4 KiB pages and times khugepaged's <c>collapse_huge_page</c> of it (range
+    /// start, PMD cleared and flushed, then the lockless-walker sync the scheme provides, copy, huge PMD installed);
+    /// then unmaps and maps the region again so the next round's munmap meets small pages only. Null when the collapse
+    /// gave up (a walker's reference on a page, as the kernel's refcount check would).
+    /// </summary>
+    private static TimeSpan? TimeCollapse(AddressSpace mm, Hva at)
+    {
+        const ulong half = AddressSpace.HugePageSize / Hva.PageSize;
+        for (ulong p = 0; p < half; p++)
+        {
+            mm.HostWrite(at.AddPages(p), p);
+        }
+
+        mm.Thp = ThpMode.Always;
+        var t0 = Stopwatch.GetTimestamp();
+        var collapsed = mm.TryCollapseHugePage(at);
+        var took = Stopwatch.GetElapsedTime(t0);
+        mm.Thp = ThpMode.Never;
+        mm.Munmap(at, (ulong)Pages * Hva.PageSize);
+        if (mm.MmapFixed(at, (ulong)Pages * Hva.PageSize, VmaKind.AnonymousPrivate, Protection.ReadWrite) != HostStatus.Ok)
+        {
+            throw new InvalidOperationException("re-mapping the region failed");
+        }
+
+        return collapsed ? took : null;
     }
 
     private static long Sum(long[] counts)
@@ -175,8 +215,16 @@ internal sealed class WalkerTracking : Experiment
                 : counterCost.High < 0
                     ? "Walkers were not slower under the atomic counter than under rcu (faster, outside the interval)"
                     : "The atomic counter's cost to walkers is inside the noise")
-            + " on this 2-core machine, where at most two walkers run at once: the contention Zijlstra meant grows with CPUs sharing the counter's cache line, which two cores cannot show; THP collapse is not modelled.";
-        return new ExperimentOutcome(result, verdict, [munmap, walk],
+            + " on this 2-core machine, where at most two walkers run at once: the contention Zijlstra meant grows with CPUs sharing the counter's cache line, which two cores cannot show.";
+        var collapse = new ResultTable("THP collapse of 2 MiB (khugepaged), µs, and share of collapses that gave up, against walker threads",
+            ["walkers", .. Schemes.Select(s => SchemeName(s) + " µs"), .. Schemes.Select(s => SchemeName(s) + " gave up")],
+            [.. WalkerCounts.Select(w => (IReadOnlyList<string>)[w.ToString(CultureInfo.InvariantCulture),
+                .. Schemes.Select(s => At(s, "collapse", w).Format("0.#")),
+                .. Schemes.Select(s => context.Values(SchemeName(s), "collapse failed", w) is { Count: > 0 } v
+                    ? v.Average().ToString("P0", CultureInfo.InvariantCulture) : "–")])]);
+        result += string.Create(CultureInfo.InvariantCulture,
+            $" A 2 MiB collapse with {most} walkers takes {At(TableFreeScheme.Ipi, "collapse", most).Format("0.#")} µs under ipi, {At(TableFreeScheme.Rcu, "collapse", most).Format("0.#")} µs under rcu and {At(TableFreeScheme.WalkerCounter, "collapse", most).Format("0.#")} µs under walker-counter.");
+        return new ExperimentOutcome(result, verdict, [munmap, walk, collapse],
         [
             new ChartSpec("munmap.svg", "munmap latency against walker threads", "walker threads", "µs (log)",
                 [.. Schemes.Select(s => new ChartSeries(SchemeName(s), [.. WalkerCounts.Select(w => new ChartPoint(w.ToString(CultureInfo.InvariantCulture), w, At(s, "munmap", w)))]))], LogY: true),
