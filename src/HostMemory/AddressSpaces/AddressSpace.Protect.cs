@@ -13,25 +13,13 @@ public sealed partial class AddressSpace
     /// </summary>
     public HostStatus Mprotect(Hva start, ulong length, Protection protection)
     {
-        if (!start.IsPageAligned || length == 0 || (length & Hva.PageMask) != 0)
-        {
-            return HostStatus.Invalid;
-        }
-
         using var _ = WriteLock();
-        if (_dead)
+        var status = SplitForRange(start, length, out var end);
+        if (status != HostStatus.Ok)
         {
-            return HostStatus.Dead;
+            return status;
         }
 
-        var end = start + length;
-        if (!IsFullyMapped(start, end))
-        {
-            return HostStatus.NoVma;
-        }
-
-        SplitAt(start);
-        SplitAt(end);
         foreach (var vma in _vmas.Where(v => v.Start >= start && v.End <= end))
         {
             vma.Protection = protection;
@@ -46,6 +34,36 @@ public sealed partial class AddressSpace
 
         Notifiers.InvalidateRangeEnd(range);
         Host.Count(HostCounter.Mprotects);
+        return HostStatus.Ok;
+    }
+
+    /// <summary>
+    /// The common start of an operation on whole VMAs (mprotect, madvise(MADV_[NO]HUGEPAGE)): a page-aligned, non-empty
+    /// range of a live space that VMAs cover entirely, split so that VMAs begin and end at its edges. Caller holds the
+    /// mmap lock for write.
+    /// </summary>
+    private HostStatus SplitForRange(Hva start, ulong length, out Hva end)
+    {
+        System.Diagnostics.Debug.Assert(_mmapLock.IsWriteLockHeld, "a VMA range operation holds the mmap lock for write");
+        end = start;
+        if (!start.IsPageAligned || length == 0 || (length & Hva.PageMask) != 0)
+        {
+            return HostStatus.Invalid;
+        }
+
+        if (_dead)
+        {
+            return HostStatus.Dead;
+        }
+
+        end = start + length;
+        if (!IsFullyMapped(start, end))
+        {
+            return HostStatus.NoVma;
+        }
+
+        SplitAt(start);
+        SplitAt(end);
         return HostStatus.Ok;
     }
 

@@ -250,25 +250,13 @@ public sealed partial class AddressSpace
     /// </summary>
     public HostStatus MadviseHugePage(Hva start, ulong length, bool huge)
     {
-        if (!start.IsPageAligned || length == 0 || (length & Hva.PageMask) != 0)
-        {
-            return HostStatus.Invalid;
-        }
-
         using var _ = WriteLock();
-        if (_dead)
+        var status = SplitForRange(start, length, out var end);
+        if (status != HostStatus.Ok)
         {
-            return HostStatus.Dead;
+            return status;
         }
 
-        var end = start + length;
-        if (!IsFullyMapped(start, end))
-        {
-            return HostStatus.NoVma;
-        }
-
-        SplitAt(start);
-        SplitAt(end);
         foreach (var vma in _vmas.Where(v => v.Start >= start && v.End <= end))
         {
             vma.HugePageAdvised = huge;

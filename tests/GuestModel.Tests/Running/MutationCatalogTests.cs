@@ -26,6 +26,20 @@ public sealed class MutationCatalogTests
     }
 
     [Test]
+    public void Mprotect_keeps_writable_migration_entry_selects_the_host_variant_that_MigrationEntryTests_catches()
+    {
+        // mprotect-keeps-writable-migration-entry: caught deterministically by HostMemory.Tests MigrationEntryTests
+        // (mprotect while a migration is parked in its range end) as writable-in-read-only-vma.
+        Assert.That(MutationCatalog.TryParse("mprotect-keeps-writable-migration-entry", out var mutation), Is.True, "the name is known");
+        Assert.Multiple(() =>
+        {
+            Assert.That(mutation.Host, Is.EqualTo(HostMutations.MprotectKeepsWritableMigrationEntry), "it skips change_pte_range's downgrade");
+            Assert.That(mutation.Shadow, Is.EqualTo(ShadowMutations.None), "and nothing on the KVM side");
+            Assert.That(MutationCatalog.Names, Does.Contain("mprotect-keeps-writable-migration-entry"), "it is listed for --mutation");
+        });
+    }
+
+    [Test]
     public void The_huge_page_names_select_the_variants_that_HugeSpteTests_catch()
     {
         // thp-split-no-notify and huge-spte-partial-zap are caught deterministically by ShadowMmu.Tests HugeSpteTests
